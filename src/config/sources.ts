@@ -1,0 +1,20 @@
+/**
+ * Where each setting can come from. One table: the config-file key, and the environment
+ * variables (first one wins) that set it. Environment values override the file.
+ */
+export interface EnvBinding {
+  key: string;
+  env: readonly string[];
+}
+
+export const ENV_BINDINGS: readonly EnvBinding[] = [
+  { key: 'disabled', env: ['LLM_GOVERNOR_DISABLED'] },
+  { key: 'fail_closed', env: ['LLM_GOVERNOR_FAIL_CLOSED'] },
+  { key: 'capture_content', env: ['OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT', 'LLM_GOVERNOR_CAPTURE_CONTENT'] },
+  { key: 'request_stream_usage', env: ['LLM_GOVERNOR_REQUEST_STREAM_USAGE'] },
+  { key: 'sdk', env: ['LLM_GOVERNOR_SDK'] },
+  { key: 'service_name', env: ['LLM_GOVERNOR_SERVICE_NAME'] },
+  { key: 'flush_timeout_ms', env: ['LLM_GOVERNOR_FLUSH_TIMEOUT_MS'] },
+];
+
+export const ENV_CONFIG_FILE = 'LLM_GOVERNOR_CONFIG';

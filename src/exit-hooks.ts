@@ -1,0 +1,28 @@
+/**
+ * Runs `flush` when the process is about to end, without changing how it ends:
+ * - normal exit (the event loop drains): flush once, then the loop drains again and the app's
+ *   own exit code stands;
+ * - SIGTERM / SIGINT: when the app has its own listener, we only flush alongside it and the app
+ *   decides; when it has none, we flush (bounded) and re-raise the signal, so the process dies
+ *   of it exactly as it would have without us.
+ */
+export function onProcessEnd(flush: () => Promise<void>): void {
+  let flushing: Promise<void> | undefined;
+  const once = () => (flushing ??= flush().catch(() => undefined));
+
+  process.once('beforeExit', () => {
+    void once();
+  });
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    const handler = () => {
+      const appHandles = process.listenerCount(signal) > 1;
+      void once().then(() => {
+        if (appHandles) return;
+        process.removeListener(signal, handler);
+        process.kill(process.pid, signal);
+      });
+    };
+    process.on(signal, handler);
+  }
+}

@@ -1,0 +1,7 @@
+/** llm-governor: the library API. The preload is `llm-governor/register`. */
+export { LlmGovernorInstrumentation, type LlmGovernorInstrumentationConfig } from './instrumentation/instrumentation';
+export { wrap } from './wrap';
+export { loadConfig, ConfigError, type LoadedConfig, type ConfigProblem } from './config/load';
+export { configSchema, type GovernorConfig } from './config/schema';
+export { detectProvider, type ProviderInfo } from './providers/detect';
+export * as semconv from './semconv';

@@ -1,0 +1,84 @@
+import type { Call } from './call';
+import { observeStream } from './stream';
+
+type ParseFn = (...args: unknown[]) => unknown;
+
+interface SdkApiPromise {
+  responsePromise: Promise<{ response?: { status?: number } }>;
+  parseResponse: ParseFn;
+  _thenUnwrap?: (transform: (data: unknown, props: unknown) => unknown) => SdkApiPromise;
+}
+
+/** Collected APIPromises and Streams whose call never saw a result (the app used `asResponse()` and
+ * never parsed, or never read a stream): the call ends as `unread` when they are garbage. */
+const unreadRegistry = new FinalizationRegistry<Call>((call) => call.releaseHolder());
+
+/** A call ends as unread only when every object the app could still read it through is gone. */
+function track(holder: object, call: Call): void {
+  call.addHolder();
+  unreadRegistry.register(holder, call);
+}
+
+/**
+ * Observes the SDK's own `APIPromise` without ever calling `.then` on it (that would trigger its
+ * lazy parse early and break `.parse()` / `.withResponse()`). It stays the object the app gets:
+ * only instance fields are wrapped, so all of its helpers keep working.
+ *
+ * - `responsePromise` (side chain): HTTP failures after the SDK's retries, and pre-send rejections.
+ * - `parseResponse`: the parsed result, or the `Stream` to observe in place.
+ * - `_thenUnwrap`: openai 7 overrides it per instance with a closure over the original parse, so
+ *   derived promises (`responses.create`, `.parse()` helpers) are observed through the transform.
+ */
+export function observeApiPromise<P>(promise: P, call: Call): P {
+  const p = promise as unknown as SdkApiPromise;
+  if (!p || typeof p.parseResponse !== 'function' || !p.responsePromise) {
+    return promise;
+  }
+  p.responsePromise.then(undefined, (err: unknown) => call.failed(err));
+  observeParse(p, call);
+  track(p, call);
+  return promise;
+}
+
+function observeParse(p: SdkApiPromise, call: Call): void {
+  const parse = p.parseResponse;
+  p.parseResponse = function (this: unknown, ...args: unknown[]) {
+    let out: unknown;
+    try {
+      out = parse.apply(this, args);
+    } catch (err) {
+      call.failed(err);
+      throw err;
+    }
+    return Promise.resolve(out).then(
+      (result) => observeResult(result, call),
+      (err) => {
+        call.failed(err);
+        throw err;
+      },
+    );
+  };
+  const thenUnwrap = p._thenUnwrap;
+  if (typeof thenUnwrap === 'function') {
+    p._thenUnwrap = function (this: unknown, transform) {
+      const derived = thenUnwrap.call(this, (data: unknown, props: unknown) => transform(observeResult(data, call), props));
+      if (derived && typeof derived.parseResponse === 'function') {
+        observeParse(derived, call);
+        track(derived, call);
+      }
+      return derived;
+    };
+  }
+}
+
+function observeResult<T>(result: T, call: Call): T {
+  if (isSdkStream(result)) {
+    track(result as object, call);
+    return observeStream(result, call);
+  }
+  return call.succeeded(result);
+}
+
+function isSdkStream(v: unknown): boolean {
+  return !!v && typeof v === 'object' && typeof (v as { iterator?: unknown }).iterator === 'function' && 'controller' in v;
+}

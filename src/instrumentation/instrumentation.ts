@@ -1,0 +1,93 @@
+import { InstrumentationBase, InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
+import { loadConfig } from '../config/load';
+import type { GovernorConfig } from '../config/schema';
+import { INSTRUMENTATION_NAME } from '../semconv';
+import type { Call, Runtime } from './call';
+import { GenAiMetrics } from './metrics';
+import { patchClientClass, unpatchClientClass } from './patch';
+import { isTestedVersion } from './versions';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const PACKAGE_VERSION: string = require('../../package.json').version;
+
+export interface LlmGovernorInstrumentationConfig extends InstrumentationConfig {
+  /** Settings to use instead of reading the environment and `LLM_GOVERNOR_CONFIG`. */
+  governor?: GovernorConfig;
+}
+
+/**
+ * The OpenTelemetry instrumentation for the `openai` SDK, for apps that run their own
+ * `NodeSDK({ instrumentations: [new LlmGovernorInstrumentation()] })`. The preload uses it too.
+ */
+export class LlmGovernorInstrumentation extends InstrumentationBase<LlmGovernorInstrumentationConfig> {
+  private runtime?: Runtime;
+  private genAiMetrics?: GenAiMetrics;
+  private readonly open = new Set<Call>();
+  private warnedVersions = new Set<string>();
+  private readonly governor: GovernorConfig;
+
+  constructor(config: LlmGovernorInstrumentationConfig = {}) {
+    super(INSTRUMENTATION_NAME, PACKAGE_VERSION, config);
+    this.governor = config.governor ?? loadConfig().config;
+  }
+
+  protected init() {
+    return new InstrumentationNodeModuleDefinition(
+      'openai',
+      ['*'],
+      (exports: any, version?: string) => {
+        this.checkVersion(version);
+        if (!patchClientClass(exports, this.runtimeGetter, () => this.governor.provider_overrides)) {
+          this._diag.warn(`openai ${version ?? '(unknown version)'} has no client class with post(): not instrumented`);
+        }
+        return exports;
+      },
+      (exports: any) => unpatchClientClass(exports),
+    );
+  }
+
+  /** Patches an `openai` module object the app loaded before this instrumentation was enabled. */
+  patchModule(exports: unknown, version?: string): boolean {
+    this.checkVersion(version);
+    return patchClientClass(exports, this.runtimeGetter, () => this.governor.provider_overrides);
+  }
+
+  protected override _updateMetricInstruments(): void {
+    this.genAiMetrics = new GenAiMetrics(this.meter);
+    this.runtime = undefined;
+  }
+
+  /** Ends every call still open (process exit): spans are never left dangling. */
+  endOpenCalls(): void {
+    for (const call of [...this.open]) call.abandon('incomplete');
+  }
+
+  /** The runtime for `wrap(client)` and the patched classes; undefined while disabled. */
+  readonly runtimeGetter = (): Runtime | undefined => this.getRuntime();
+
+  private getRuntime(): Runtime | undefined {
+    if (!this.isEnabled()) return undefined;
+    if (!this.runtime) {
+      this.genAiMetrics ??= new GenAiMetrics(this.meter);
+      const self = this;
+      const metrics = this.genAiMetrics;
+      this.runtime = {
+        config: this.governor,
+        // The tracer provider can be set after start-up (setTracerProvider): always ask.
+        get tracer() {
+          return self.tracer;
+        },
+        metrics,
+        open: this.open,
+      };
+    }
+    return this.runtime;
+  }
+
+  private checkVersion(version: string | undefined): void {
+    const v = version ?? 'unknown';
+    if (isTestedVersion(version) || this.warnedVersions.has(v)) return;
+    this.warnedVersions.add(v);
+    this._diag.warn(`openai ${v} is outside the tested range (>=4.20 <8): instrumenting it anyway; please report problems`);
+  }
+}

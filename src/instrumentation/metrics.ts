@@ -1,0 +1,46 @@
+import type { Attributes, Histogram, Meter } from '@opentelemetry/api';
+import { ATTR, BUCKETS, METRIC, TOKEN_TYPE } from '../semconv';
+import type { CallRecord } from './record';
+
+/** The GenAI client instruments, with the bucket boundaries the conventions advise. */
+export class GenAiMetrics {
+  private readonly duration: Histogram;
+  private readonly tokens: Histogram;
+  private readonly firstChunk: Histogram;
+
+  constructor(meter: Meter) {
+    this.duration = meter.createHistogram(METRIC.OPERATION_DURATION, {
+      description: 'GenAI operation duration',
+      unit: 's',
+      advice: { explicitBucketBoundaries: [...BUCKETS.SECONDS] },
+    });
+    this.tokens = meter.createHistogram(METRIC.TOKEN_USAGE, {
+      description: 'Number of input and output tokens used',
+      unit: '{token}',
+      advice: { explicitBucketBoundaries: [...BUCKETS.TOKENS] },
+    });
+    this.firstChunk = meter.createHistogram(METRIC.TIME_TO_FIRST_CHUNK, {
+      description: 'Time from the request to the first chunk of a streamed response',
+      unit: 's',
+      advice: { explicitBucketBoundaries: [...BUCKETS.SECONDS] },
+    });
+  }
+
+  record(rec: CallRecord, durationSeconds: number): void {
+    const attrs: Attributes = {
+      [ATTR.OPERATION_NAME]: rec.operation,
+      [ATTR.PROVIDER_NAME]: rec.provider,
+    };
+    if (rec.requestModel) attrs[ATTR.REQUEST_MODEL] = rec.requestModel;
+    if (rec.responseModel) attrs[ATTR.RESPONSE_MODEL] = rec.responseModel;
+    if (rec.serverAddress) attrs[ATTR.SERVER_ADDRESS] = rec.serverAddress;
+    if (rec.errorType) attrs[ATTR.ERROR_TYPE] = rec.errorType;
+    this.duration.record(durationSeconds, attrs);
+    if (rec.stream && rec.firstChunkTime !== undefined) {
+      this.firstChunk.record((rec.firstChunkTime - rec.startTime) / 1000, attrs);
+    }
+    const { inputTokens, outputTokens } = rec.usage;
+    if (inputTokens !== undefined) this.tokens.record(inputTokens, { ...attrs, [ATTR.TOKEN_TYPE]: TOKEN_TYPE.INPUT });
+    if (outputTokens !== undefined) this.tokens.record(outputTokens, { ...attrs, [ATTR.TOKEN_TYPE]: TOKEN_TYPE.OUTPUT });
+  }
+}

@@ -1,0 +1,47 @@
+import type { Attributes } from '@opentelemetry/api';
+import { ATTR } from '../../semconv';
+import type { Body } from './types';
+
+/** Sampling parameters shared by chat, responses and legacy completions. */
+export function samplingAttributes(body: Body, attrs: Attributes, maxTokens: unknown): void {
+  if (typeof maxTokens === 'number') attrs[ATTR.REQUEST_MAX_TOKENS] = maxTokens;
+  if (typeof body.temperature === 'number') attrs[ATTR.REQUEST_TEMPERATURE] = body.temperature;
+  if (typeof body.top_p === 'number') attrs[ATTR.REQUEST_TOP_P] = body.top_p;
+  if (typeof body.frequency_penalty === 'number') attrs[ATTR.REQUEST_FREQUENCY_PENALTY] = body.frequency_penalty;
+  if (typeof body.presence_penalty === 'number') attrs[ATTR.REQUEST_PRESENCE_PENALTY] = body.presence_penalty;
+  if (typeof body.seed === 'number') attrs[ATTR.REQUEST_SEED] = body.seed;
+  if (typeof body.n === 'number' && body.n !== 1) attrs[ATTR.REQUEST_CHOICE_COUNT] = body.n;
+  if (typeof body.stop === 'string') attrs[ATTR.REQUEST_STOP_SEQUENCES] = [body.stop];
+  else if (Array.isArray(body.stop)) attrs[ATTR.REQUEST_STOP_SEQUENCES] = body.stop.filter((s) => typeof s === 'string');
+  if (typeof body.service_tier === 'string') attrs[ATTR.OPENAI_REQUEST_SERVICE_TIER] = body.service_tier;
+}
+
+/** A copy of the body with `stream_options.include_usage`, when a stream did not ask for it. */
+export function withIncludeUsage(body: Body): Body | undefined {
+  if (body.stream !== true || body.stream_options?.include_usage === true) return undefined;
+  // The app said `include_usage: false` on purpose: still ask (we hide the chunk) — the figure is ours.
+  return { ...body, stream_options: { ...(body.stream_options ?? {}), include_usage: true } };
+}
+
+/** Text of message content in any of its shapes: string, parts array, or nested input items. */
+export function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    let s = '';
+    for (const part of content) {
+      if (typeof part === 'string') s += part;
+      else if (part && typeof part === 'object') {
+        const p = part as Record<string, unknown>;
+        if (typeof p.text === 'string') s += p.text;
+        else if (p.content !== undefined) s += contentText(p.content);
+      }
+    }
+    return s;
+  }
+  return '';
+}
+
+/** Adds a finish reason once per distinct value, in order. */
+export function addFinishReason(list: string[], reason: unknown): void {
+  if (typeof reason === 'string' && reason && !list.includes(reason)) list.push(reason);
+}

@@ -1,0 +1,33 @@
+import type { Attributes } from '@opentelemetry/api';
+import type { OperationName } from '../../semconv';
+import type { CallRecord } from '../record';
+
+export type Body = Record<string, any>;
+
+/** Per-stream accumulator: sees each chunk once, says whether to hide it from the app. */
+export interface StreamObserver {
+  /** Returns true when the chunk must not reach the app (our injected usage-only chunk). */
+  chunk(chunk: any, rec: CallRecord): boolean;
+}
+
+/**
+ * What differs between operations. The call lifecycle (`call.ts`) is the same for all of them;
+ * an operation only says how to read its request, its result and its stream chunks.
+ */
+export interface Operation {
+  name: OperationName;
+  /** Request attributes known before sending (model is set by the lifecycle). */
+  requestAttributes(body: Body, attrs: Attributes): void;
+  /** A copy of the body that asks a stream for usage, or undefined when nothing is needed. */
+  withStreamUsage?(body: Body): Body | undefined;
+  /** Reads a parsed (non-stream) result into the record. */
+  readResult(result: any, rec: CallRecord): void;
+  /** Reads a streamed chunk into the record. */
+  stream?: StreamObserver;
+  /** Text of the request to estimate input tokens from, when the provider reports none. */
+  inputText(body: Body): string;
+  /** The conventions' structured input messages, for opt-in content capture. */
+  inputMessages?(body: Body): unknown[];
+  /** Output messages, for opt-in content capture. */
+  outputMessages?(rec: CallRecord, result: any): unknown[];
+}

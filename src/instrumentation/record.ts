@@ -1,0 +1,61 @@
+import type { OperationName, ProviderName } from '../semconv';
+
+/** Token and unit usage of one call, as the provider reported it (or as we estimated it). */
+export interface Usage {
+  inputTokens?: number;
+  outputTokens?: number;
+  cachedInputTokens?: number;
+  cacheWriteInputTokens?: number;
+  reasoningTokens?: number;
+  audioInputTokens?: number;
+  audioOutputTokens?: number;
+  imageInputTokens?: number;
+  audioSeconds?: number;
+  images?: number;
+}
+
+/** Everything we learn about one logical call: the one record that spans, metrics and later cost share. */
+export interface CallRecord {
+  operation: OperationName;
+  provider: ProviderName;
+  requestModel?: string;
+  responseModel?: string;
+  responseId?: string;
+  finishReasons: string[];
+  usage: Usage;
+  /** True when any token figure was estimated locally because the provider gave none. */
+  usageEstimated: boolean;
+  stream: boolean;
+  /** We added `stream_options.include_usage`, so the usage chunk must be hidden from the app. */
+  usageInjected: boolean;
+  serverAddress?: string;
+  serverPort?: number;
+  httpStatus?: number;
+  errorType?: string;
+  serviceTier?: string;
+  systemFingerprint?: string;
+  /** Parts of the generated text kept for a local estimate when a stream ends without usage. */
+  outputText: string[];
+  /** The request, kept only for estimates and content capture. Never mutated. */
+  requestBody: Record<string, unknown>;
+  startTime: number;
+  firstChunkTime?: number;
+  chunks: number;
+}
+
+export function newRecord(operation: OperationName, provider: ProviderName, body: Record<string, unknown>): CallRecord {
+  return {
+    operation,
+    provider,
+    requestModel: typeof body.model === 'string' ? body.model : undefined,
+    finishReasons: [],
+    usage: {},
+    usageEstimated: false,
+    stream: body.stream === true,
+    usageInjected: false,
+    outputText: [],
+    requestBody: body,
+    startTime: performance.now(),
+    chunks: 0,
+  };
+}

@@ -1,0 +1,41 @@
+import type { Attributes } from '@opentelemetry/api';
+import { ATTR, PROVIDER } from '../semconv';
+import type { CallRecord } from './record';
+
+/** Attributes known when the span starts. */
+export function startAttributes(rec: CallRecord): Attributes {
+  const attrs: Attributes = {
+    [ATTR.OPERATION_NAME]: rec.operation,
+    [ATTR.PROVIDER_NAME]: rec.provider,
+  };
+  if (rec.requestModel) attrs[ATTR.REQUEST_MODEL] = rec.requestModel;
+  if (rec.serverAddress) attrs[ATTR.SERVER_ADDRESS] = rec.serverAddress;
+  if (rec.serverPort) attrs[ATTR.SERVER_PORT] = rec.serverPort;
+  return attrs;
+}
+
+/** Attributes learned from the response, set once before the span ends. */
+export function endAttributes(rec: CallRecord): Attributes {
+  const attrs: Attributes = {};
+  if (rec.responseModel) attrs[ATTR.RESPONSE_MODEL] = rec.responseModel;
+  if (rec.responseId) attrs[ATTR.RESPONSE_ID] = rec.responseId;
+  if (rec.finishReasons.length) attrs[ATTR.RESPONSE_FINISH_REASONS] = rec.finishReasons;
+  const u = rec.usage;
+  if (u.inputTokens !== undefined) attrs[ATTR.USAGE_INPUT_TOKENS] = u.inputTokens;
+  if (u.outputTokens !== undefined) attrs[ATTR.USAGE_OUTPUT_TOKENS] = u.outputTokens;
+  if (u.cachedInputTokens !== undefined) attrs[ATTR.USAGE_CACHE_READ_INPUT_TOKENS] = u.cachedInputTokens;
+  if (u.reasoningTokens) attrs[ATTR.USAGE_REASONING_TOKENS] = u.reasoningTokens;
+  if (rec.usageEstimated) attrs[ATTR.USAGE_ESTIMATED] = true;
+  if (rec.httpStatus !== undefined) attrs[ATTR.HTTP_STATUS_CODE] = rec.httpStatus;
+  if (rec.errorType) attrs[ATTR.ERROR_TYPE] = rec.errorType;
+  if (rec.stream) {
+    attrs[ATTR.STREAM] = true;
+    attrs[ATTR.STREAM_CHUNKS] = rec.chunks;
+    if (rec.usageInjected) attrs[ATTR.USAGE_REQUESTED_BY_GOVERNOR] = true;
+  }
+  if (rec.provider === PROVIDER.OPENAI) {
+    if (rec.serviceTier) attrs[ATTR.OPENAI_RESPONSE_SERVICE_TIER] = rec.serviceTier;
+    if (rec.systemFingerprint) attrs[ATTR.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = rec.systemFingerprint;
+  }
+  return attrs;
+}

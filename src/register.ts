@@ -1,0 +1,58 @@
+/**
+ * The preload: `node --require llm-governor/register app.js` (or `--import` for ESM apps).
+ * Loads the config, starts the OpenTelemetry SDK when the app has none, and instruments the
+ * `openai` SDK when the app loads it. Never throws into the app, unless the config asks to
+ * fail closed on an invalid configuration.
+ */
+import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
+import { ConfigError, loadConfig } from './config/load';
+import { onProcessEnd } from './exit-hooks';
+import { warmTokenizer } from './cost/tokens';
+import { LlmGovernorInstrumentation } from './instrumentation/instrumentation';
+import { getState, setState } from './runtime-state';
+import { hasGlobalTracerProvider, shutdownSdk, startSdk } from './sdk';
+
+function register(): void {
+  if (getState()) return; // loaded twice (--require and --import): once is enough
+  const loaded = loadConfig();
+  setState({ loaded });
+  if (loaded.problems.length) {
+    const err = new ConfigError(loaded.problems);
+    if (loaded.config.fail_closed) throw err;
+    process.stderr.write(`${err.message}\n  (using the defaults for these; set LLM_GOVERNOR_FAIL_CLOSED=true to refuse to start instead)\n`);
+  }
+  const { config } = loaded;
+  if (config.disabled) return;
+  if (process.env.OTEL_LOG_LEVEL) {
+    const level = DiagLogLevel[process.env.OTEL_LOG_LEVEL.toUpperCase() as keyof typeof DiagLogLevel];
+    if (level !== undefined) diag.setLogger(new DiagConsoleLogger(), level);
+  } else {
+    diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.WARN);
+  }
+
+  const instrumentation = new LlmGovernorInstrumentation({ governor: config });
+  const startOwnSdk = config.sdk === 'on' || (config.sdk === 'auto' && !hasGlobalTracerProvider());
+  const sdk = startOwnSdk ? startSdk({ instrumentations: [instrumentation], serviceName: config.service_name }) : undefined;
+  setState({ loaded, instrumentation, sdk });
+  // Load the tokenizer now, at start-up, so that no call pays for it later.
+  setImmediate(() => {
+    try {
+      warmTokenizer();
+    } catch {
+      /* estimates fall back to a character count */
+    }
+  }).unref();
+
+  onProcessEnd(async () => {
+    instrumentation.endOpenCalls();
+    await shutdownSdk(sdk, config.flush_timeout_ms);
+  });
+}
+
+try {
+  register();
+} catch (err) {
+  if (err instanceof ConfigError) throw err;
+  // Never break the app's start because telemetry could not start.
+  process.stderr.write(`llm-governor: not started: ${(err as Error)?.stack ?? err}\n`);
+}

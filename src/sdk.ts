@@ -1,0 +1,50 @@
+import { diag, trace } from '@opentelemetry/api';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+
+/**
+ * Starts the OpenTelemetry SDK for an app that has none, from the standard environment:
+ * OTEL_TRACES_EXPORTER / OTEL_LOGS_EXPORTER / OTEL_EXPORTER_OTLP_* / OTEL_SERVICE_NAME /
+ * OTEL_SDK_DISABLED. Metrics default to the Prometheus exporter (OTEL_EXPORTER_PROMETHEUS_HOST /
+ * OTEL_EXPORTER_PROMETHEUS_PORT, default 9464) unless OTEL_METRICS_EXPORTER says otherwise.
+ */
+export function startSdk(options: { instrumentations: Instrumentation[]; serviceName?: string }): NodeSDK | undefined {
+  if (/^true$/i.test(process.env.OTEL_SDK_DISABLED ?? '')) return undefined;
+  const metricsFromEnv = !!process.env.OTEL_METRICS_EXPORTER?.trim();
+  const sdk = new NodeSDK({
+    instrumentations: options.instrumentations,
+    ...(metricsFromEnv ? {} : { metricReaders: [new PrometheusExporter()] }),
+    ...(options.serviceName && !process.env.OTEL_SERVICE_NAME
+      ? { resource: resourceFromAttributes({ 'service.name': options.serviceName }) }
+      : {}),
+  });
+  sdk.start();
+  return sdk;
+}
+
+/** True when something (the app, or another preload) already registered a global tracer provider. */
+export function hasGlobalTracerProvider(): boolean {
+  const provider = trace.getTracerProvider() as { getDelegate?: () => unknown };
+  const delegate = provider.getDelegate?.();
+  return !!delegate && delegate.constructor?.name !== 'NoopTracerProvider';
+}
+
+export async function shutdownSdk(sdk: NodeSDK | undefined, timeoutMs: number): Promise<void> {
+  if (!sdk) return;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      sdk.shutdown(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+        timer.unref();
+      }),
+    ]);
+  } catch (err) {
+    diag.warn('llm-governor: telemetry flush failed on shutdown', err);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}

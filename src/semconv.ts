@@ -1,0 +1,108 @@
+/**
+ * Every telemetry name this package emits, in one place.
+ *
+ * GenAI names follow the OpenTelemetry GenAI semantic conventions v1.41. They are still moving:
+ * when they change, this is the only module to edit. Names of our own live under `llm_governor.*`.
+ * Prometheus sees these through @opentelemetry/exporter-prometheus, which turns dots into `_`,
+ * appends `_total` to counters and adds no unit suffix.
+ */
+export const SEMCONV_VERSION = '1.41.0';
+
+export const ATTR = {
+  OPERATION_NAME: 'gen_ai.operation.name',
+  PROVIDER_NAME: 'gen_ai.provider.name',
+  REQUEST_MODEL: 'gen_ai.request.model',
+  REQUEST_MAX_TOKENS: 'gen_ai.request.max_tokens',
+  REQUEST_TEMPERATURE: 'gen_ai.request.temperature',
+  REQUEST_TOP_P: 'gen_ai.request.top_p',
+  REQUEST_FREQUENCY_PENALTY: 'gen_ai.request.frequency_penalty',
+  REQUEST_PRESENCE_PENALTY: 'gen_ai.request.presence_penalty',
+  REQUEST_SEED: 'gen_ai.request.seed',
+  REQUEST_STOP_SEQUENCES: 'gen_ai.request.stop_sequences',
+  REQUEST_CHOICE_COUNT: 'gen_ai.request.choice.count',
+  REQUEST_ENCODING_FORMATS: 'gen_ai.request.encoding_formats',
+  OUTPUT_TYPE: 'gen_ai.output.type',
+  RESPONSE_MODEL: 'gen_ai.response.model',
+  RESPONSE_ID: 'gen_ai.response.id',
+  RESPONSE_FINISH_REASONS: 'gen_ai.response.finish_reasons',
+  USAGE_INPUT_TOKENS: 'gen_ai.usage.input_tokens',
+  USAGE_OUTPUT_TOKENS: 'gen_ai.usage.output_tokens',
+  USAGE_CACHE_READ_INPUT_TOKENS: 'gen_ai.usage.cache_read.input_tokens',
+  TOKEN_TYPE: 'gen_ai.token.type',
+  CONVERSATION_ID: 'gen_ai.conversation.id',
+  INPUT_MESSAGES: 'gen_ai.input.messages',
+  OUTPUT_MESSAGES: 'gen_ai.output.messages',
+  SYSTEM_INSTRUCTIONS: 'gen_ai.system_instructions',
+  SERVER_ADDRESS: 'server.address',
+  SERVER_PORT: 'server.port',
+  ERROR_TYPE: 'error.type',
+  HTTP_STATUS_CODE: 'http.response.status_code',
+  // OpenAI-specific attributes, set only when the provider is OpenAI.
+  OPENAI_REQUEST_SERVICE_TIER: 'openai.request.service_tier',
+  OPENAI_RESPONSE_SERVICE_TIER: 'openai.response.service_tier',
+  OPENAI_RESPONSE_SYSTEM_FINGERPRINT: 'openai.response.system_fingerprint',
+  OPENAI_API_TYPE: 'openai.api.type',
+  // Our own.
+  USAGE_ESTIMATED: 'llm_governor.usage.estimated',
+  USAGE_REASONING_TOKENS: 'llm_governor.usage.reasoning_tokens',
+  STREAM: 'llm_governor.stream',
+  STREAM_OUTCOME: 'llm_governor.stream.outcome',
+  STREAM_CHUNKS: 'llm_governor.stream.chunks',
+  USAGE_REQUESTED_BY_GOVERNOR: 'llm_governor.usage.requested',
+  SDK_VERSION: 'llm_governor.openai_sdk.version',
+} as const;
+
+/** `gen_ai.provider.name` values. */
+export const PROVIDER = {
+  OPENAI: 'openai',
+  AZURE: 'azure.ai.openai',
+  XAI: 'x_ai',
+} as const;
+export type ProviderName = (typeof PROVIDER)[keyof typeof PROVIDER];
+
+/** `gen_ai.operation.name` values: the conventions' well-known ones, then custom ones for the rest. */
+export const OPERATION = {
+  CHAT: 'chat',
+  TEXT_COMPLETION: 'text_completion',
+  EMBEDDINGS: 'embeddings',
+  IMAGE_GENERATION: 'image_generation',
+  IMAGE_EDIT: 'image_edit',
+  AUDIO_TRANSCRIPTION: 'audio_transcription',
+  AUDIO_TRANSLATION: 'audio_translation',
+  SPEECH: 'text_to_speech',
+  MODERATION: 'moderation',
+} as const;
+export type OperationName = (typeof OPERATION)[keyof typeof OPERATION];
+
+export const TOKEN_TYPE = { INPUT: 'input', OUTPUT: 'output' } as const;
+
+export const EVENT = {
+  RETRY_ATTEMPT: 'llm_governor.attempt',
+  CONTENT: 'gen_ai.client.inference.operation.details',
+} as const;
+
+export const EVENT_ATTR = {
+  ATTEMPT: 'llm_governor.attempt.number',
+  ATTEMPT_STATUS: 'llm_governor.attempt.status',
+  ATTEMPT_WAIT_MS: 'llm_governor.attempt.wait_ms',
+  ATTEMPT_ERROR: 'llm_governor.attempt.error',
+} as const;
+
+export const METRIC = {
+  OPERATION_DURATION: 'gen_ai.client.operation.duration',
+  TOKEN_USAGE: 'gen_ai.client.token.usage',
+  TIME_TO_FIRST_CHUNK: 'gen_ai.client.operation.time_to_first_chunk',
+} as const;
+
+/** Bucket boundaries the conventions advise. */
+export const BUCKETS = {
+  SECONDS: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
+  TOKENS: [
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+  ],
+} as const;
+
+/** Opt-in content capture, as the conventions name it. */
+export const ENV_CAPTURE_CONTENT = 'OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT';
+
+export const INSTRUMENTATION_NAME = 'llm-governor';

@@ -1,0 +1,42 @@
+import { metrics, trace } from '@opentelemetry/api';
+import { loadConfig } from './config/load';
+import type { GovernorConfig } from './config/schema';
+import type { Call, Runtime } from './instrumentation/call';
+import { GenAiMetrics } from './instrumentation/metrics';
+import { patchClientMethods } from './instrumentation/patch';
+import { INSTRUMENTATION_NAME } from './semconv';
+
+let shared: { config: GovernorConfig; runtime?: Runtime; open: Set<Call> } | undefined;
+
+/** The runtime for hand-wrapped clients: the app's own global tracer and meter providers. */
+function runtime(): Runtime {
+  shared ??= { config: loadConfig().config, open: new Set() };
+  if (!shared.runtime) {
+    const s = shared;
+    let meterMetrics: GenAiMetrics | undefined;
+    s.runtime = {
+      config: s.config,
+      get tracer() {
+        return trace.getTracer(INSTRUMENTATION_NAME);
+      },
+      // The meter API has no proxy: create the instruments on first use, after the app's SDK started.
+      get metrics() {
+        return (meterMetrics ??= new GenAiMetrics(metrics.getMeter(INSTRUMENTATION_NAME)));
+      },
+      open: s.open,
+    };
+  }
+  return shared.runtime as Runtime;
+}
+
+/**
+ * Instruments one client built by hand, for apps that run their own OpenTelemetry setup and do
+ * not use the preload. Returns the same client object. Wrapping twice is harmless.
+ */
+export function wrap<T extends object>(client: T): T {
+  if (!client || typeof (client as { post?: unknown }).post !== 'function') {
+    throw new TypeError('llm-governor: wrap() expects an openai client (new OpenAI(), new AzureOpenAI())');
+  }
+  patchClientMethods(client, runtime, () => runtime().config.provider_overrides);
+  return client;
+}
