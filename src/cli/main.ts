@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+/** The `llm-governor` command. */
+import { checkConfig } from './check-config';
+
+const USAGE = `usage: llm-governor <command>
+
+commands:
+  simulate [options]   run the embedded provider simulator (OpenAI, Azure OpenAI and xAI wire formats)
+                       --port N  --host H  --seed N  --latency MS  --chunk-delay MS  --fault KIND[:P]
+  check-config         validate LLM_GOVERNOR_* variables and LLM_GOVERNOR_CONFIG; print the effective settings
+  help                 this text
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'simulate': {
+      const { runSimulatorCli } = await import('../simulator/index.js');
+      await runSimulatorCli(rest);
+      return 0;
+    }
+    case 'check-config':
+      return checkConfig();
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? 1 : 0;
+    default:
+      process.stderr.write(`llm-governor: unknown command '${command}'\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`llm-governor: ${(err as Error)?.message ?? err}\n`);
+    process.exitCode = 1;
+  },
+);

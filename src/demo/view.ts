@@ -1,0 +1,62 @@
+import { histogramQuantile, histogramSeries, parsePrometheusText, type Sample } from '../util/prometheus-text';
+
+export interface Row {
+  provider: string;
+  model: string;
+  calls: number;
+  errors: number;
+  inputTokens: number;
+  outputTokens: number;
+  p95Seconds?: number;
+  ttfcP95Seconds?: number;
+}
+
+const key = (l: Record<string, string>) => `${l.gen_ai_provider_name}\u0000${l.gen_ai_request_model}`;
+
+/** Per provider and model, from the app's own Prometheus scrape. */
+export function rowsFromScrape(text: string): Row[] {
+  const samples: Sample[] = parsePrometheusText(text);
+  const rows = new Map<string, Row>();
+  const row = (l: Record<string, string>) => {
+    const k = key(l);
+    let r = rows.get(k);
+    if (!r) rows.set(k, (r = { provider: l.gen_ai_provider_name ?? '?', model: l.gen_ai_request_model ?? '?', calls: 0, errors: 0, inputTokens: 0, outputTokens: 0 }));
+    return r;
+  };
+  for (const s of samples) {
+    if (s.name === 'gen_ai_client_operation_duration_seconds_count' || s.name === 'gen_ai_client_operation_duration_count') {
+      const r = row(s.labels);
+      r.calls += s.value;
+      if (s.labels.error_type) r.errors += s.value;
+    } else if (s.name === 'gen_ai_client_token_usage_sum') {
+      const r = row(s.labels);
+      if (s.labels.gen_ai_token_type === 'input') r.inputTokens += s.value;
+      else r.outputTokens += s.value;
+    }
+  }
+  for (const [k, h] of histogramSeries(samples, 'gen_ai_client_operation_duration', key)) {
+    const r = rows.get(k);
+    if (r) r.p95Seconds = histogramQuantile(0.95, h.buckets);
+  }
+  for (const [k, h] of histogramSeries(samples, 'gen_ai_client_operation_time_to_first_chunk', key)) {
+    const r = rows.get(k);
+    if (r) r.ttfcP95Seconds = histogramQuantile(0.95, h.buckets);
+  }
+  return [...rows.values()].sort((a, b) => a.provider.localeCompare(b.provider) || a.model.localeCompare(b.model));
+}
+
+const ms = (s?: number) => (s === undefined ? '-' : `${Math.round(s * 1000)} ms`);
+
+export function renderTable(rows: Row[]): string {
+  const header = ['provider', 'model', 'calls', 'errors', 'tokens in', 'tokens out', 'p95', 'p95 first chunk'];
+  const body = rows.map((r) => [r.provider, r.model, String(r.calls), String(r.errors), String(r.inputTokens), String(r.outputTokens), ms(r.p95Seconds), ms(r.ttfcP95Seconds)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+export function progressBar(fraction: number, width = 30): string {
+  const f = Math.max(0, Math.min(1, fraction));
+  const full = Math.round(f * width);
+  return `[${'█'.repeat(full)}${'░'.repeat(width - full)}] ${Math.round(f * 100)}%`;
+}
