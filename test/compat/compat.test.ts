@@ -52,6 +52,10 @@ for (const dir of dirs) {
         expect(otlp.spans.length).toBeGreaterThanOrEqual(a.length - 1);
         const streams = otlp.spans.filter((s) => s.attributes['llm_governor.stream.outcome'] === 'completed' && s.attributes['gen_ai.operation.name'] === 'chat');
         for (const s of streams) expect(s.attributes['llm_governor.usage.estimated'], s.name).toBeUndefined();
+        for (const s of otlp.spans) {
+          if (s.status.code === 2 || !['chat', 'embeddings', 'text_completion'].includes(s.attributes['gen_ai.operation.name'] as string)) continue;
+          expect(s.attributes['gen_ai.usage.input_tokens'], s.name).toBeGreaterThan(0);
+        }
         const providers = new Set(otlp.spans.map((s) => s.attributes['gen_ai.provider.name']));
         expect([...providers].sort()).toEqual(['azure.ai.openai', 'openai', 'x_ai']);
       } finally {
