@@ -25,11 +25,13 @@ export interface RunOptions {
   /** Called with the child once it prints a line `READY`; resolve it to let the app go on. */
   onReady?: (child: import('node:child_process').ChildProcess) => Promise<void>;
   timeoutMs?: number;
+  /** Extra node flags, before the preload (e.g. --expose-gc). */
+  nodeArgs?: string[];
 }
 
 /** Runs an app in a child process, as a user would: `node [--require|--import register] app`. */
 export function runApp(o: RunOptions): Promise<AppRun> {
-  const args: string[] = [];
+  const args: string[] = [...(o.nodeArgs ?? [])];
   if (o.preload === 'require') args.push('--require', o.register ?? REGISTER_CJS);
   if (o.preload === 'import') args.push('--import', o.register ?? REGISTER_ESM);
   args.push(o.script);
