@@ -6,7 +6,9 @@ const seconds = Number(process.env.DEMO_SECONDS ?? 25);
 const forever = process.env.DEMO_FOREVER === '1';
 const concurrency = Number(process.env.DEMO_CONCURRENCY ?? 4);
 
-const openai = new OpenAI(); // OPENAI_API_KEY, OPENAI_BASE_URL
+// OpenAI's base URL comes from DEMO_OPENAI_BASE_URL, not OPENAI_BASE_URL: AzureOpenAI() reads
+// OPENAI_BASE_URL too, and would then send Azure traffic to the OpenAI endpoint.
+const openai = new OpenAI({ baseURL: process.env.DEMO_OPENAI_BASE_URL }); // OPENAI_API_KEY
 const azure = new AzureOpenAI(); // AZURE_OPENAI_API_KEY, AZURE_OPENAI_ENDPOINT, OPENAI_API_VERSION
 const xai = new OpenAI({ apiKey: process.env.XAI_API_KEY, baseURL: process.env.XAI_API_ENDPOINT });
 

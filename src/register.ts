@@ -4,10 +4,10 @@
  * `openai` SDK when the app loads it. Never throws into the app, unless the config asks to
  * fail closed on an invalid configuration.
  */
-import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
 import { ConfigError, loadConfig } from './config/load';
 import { onProcessEnd } from './exit-hooks';
 import { warmTokenizer } from './cost/tokens';
+import { installDiagLogger } from './diag-logger';
 import { LlmGovernorInstrumentation } from './instrumentation/instrumentation';
 import { getState, setState } from './runtime-state';
 import { hasGlobalTracerProvider, shutdownSdk, startSdk } from './sdk';
@@ -23,12 +23,7 @@ function register(): void {
   }
   const { config } = loaded;
   if (config.disabled) return;
-  if (process.env.OTEL_LOG_LEVEL) {
-    const level = DiagLogLevel[process.env.OTEL_LOG_LEVEL.toUpperCase() as keyof typeof DiagLogLevel];
-    if (level !== undefined) diag.setLogger(new DiagConsoleLogger(), level);
-  } else {
-    diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.WARN);
-  }
+  installDiagLogger();
 
   const instrumentation = new LlmGovernorInstrumentation({ governor: config });
   const startOwnSdk = config.sdk === 'on' || (config.sdk === 'auto' && !hasGlobalTracerProvider());

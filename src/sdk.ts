@@ -2,7 +2,7 @@ import { diag, trace } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { defaultResource, detectResources, envDetector, hostDetector, processDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 
 /**
  * Starts the OpenTelemetry SDK for an app that has none, from the standard environment:
@@ -16,12 +16,22 @@ export function startSdk(options: { instrumentations: Instrumentation[]; service
   const sdk = new NodeSDK({
     instrumentations: options.instrumentations,
     ...(metricsFromEnv ? {} : { metricReaders: [new PrometheusExporter()] }),
-    ...(options.serviceName && !process.env.OTEL_SERVICE_NAME
-      ? { resource: resourceFromAttributes({ 'service.name': options.serviceName }) }
-      : {}),
+    resource: settledResource(options.serviceName),
+    autoDetectResources: false,
   });
   sdk.start();
   return sdk;
+}
+
+/**
+ * The resource NodeSDK would detect (env, process, host), settled at once. Its host id is read
+ * asynchronously, and until someone awaits it every Prometheus scrape logs an error.
+ */
+function settledResource(serviceName: string | undefined): Resource {
+  let resource = defaultResource().merge(detectResources({ detectors: [envDetector, processDetector, hostDetector] }));
+  if (serviceName && !process.env.OTEL_SERVICE_NAME) resource = resource.merge(resourceFromAttributes({ 'service.name': serviceName }));
+  void resource.waitForAsyncAttributes?.().catch(() => undefined);
+  return resource;
 }
 
 /** True when something (the app, or another preload) already registered a global tracer provider. */

@@ -57,7 +57,7 @@ async function main(): Promise<number> {
     env: {
       ...process.env,
       OPENAI_API_KEY: 'sk-demo-not-a-real-key-000000000000',
-      OPENAI_BASE_URL: sim.openaiBaseURL,
+      DEMO_OPENAI_BASE_URL: sim.openaiBaseURL,
       AZURE_OPENAI_API_KEY: 'demo-azure-key-000000000000',
       AZURE_OPENAI_ENDPOINT: sim.azureEndpoint,
       OPENAI_API_VERSION: '2024-10-21',
