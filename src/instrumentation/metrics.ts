@@ -1,6 +1,7 @@
-import type { Attributes, Histogram, Meter } from '@opentelemetry/api';
+import type { Histogram, Meter } from '@opentelemetry/api';
 import { ATTR, BUCKETS, METRIC, TOKEN_TYPE } from '../semconv';
 import type { CallRecord } from './record';
+import { metricAttributes } from './span-attributes';
 
 /** The GenAI client instruments, with the bucket boundaries the conventions advise. */
 export class GenAiMetrics {
@@ -27,14 +28,7 @@ export class GenAiMetrics {
   }
 
   record(rec: CallRecord, durationSeconds: number): void {
-    const attrs: Attributes = {
-      [ATTR.OPERATION_NAME]: rec.operation,
-      [ATTR.PROVIDER_NAME]: rec.provider,
-    };
-    if (rec.requestModel) attrs[ATTR.REQUEST_MODEL] = rec.requestModel;
-    if (rec.responseModel) attrs[ATTR.RESPONSE_MODEL] = rec.responseModel;
-    if (rec.serverAddress) attrs[ATTR.SERVER_ADDRESS] = rec.serverAddress;
-    if (rec.errorType) attrs[ATTR.ERROR_TYPE] = rec.errorType;
+    const attrs = metricAttributes(rec);
     this.duration.record(durationSeconds, attrs);
     if (rec.stream && rec.firstChunkTime !== undefined) {
       this.firstChunk.record((rec.firstChunkTime - rec.startTime) / 1000, attrs);

@@ -2,15 +2,29 @@ import type { Attributes } from '@opentelemetry/api';
 import { ATTR, PROVIDER } from '../semconv';
 import type { CallRecord } from './record';
 
-/** Attributes known when the span starts. */
-export function startAttributes(rec: CallRecord): Attributes {
+/** What identifies a call in spans and metrics alike. */
+function identity(rec: CallRecord): Attributes {
   const attrs: Attributes = {
     [ATTR.OPERATION_NAME]: rec.operation,
     [ATTR.PROVIDER_NAME]: rec.provider,
   };
   if (rec.requestModel) attrs[ATTR.REQUEST_MODEL] = rec.requestModel;
   if (rec.serverAddress) attrs[ATTR.SERVER_ADDRESS] = rec.serverAddress;
+  return attrs;
+}
+
+/** Attributes known when the span starts. */
+export function startAttributes(rec: CallRecord): Attributes {
+  const attrs = identity(rec);
   if (rec.serverPort) attrs[ATTR.SERVER_PORT] = rec.serverPort;
+  return attrs;
+}
+
+/** Metric attributes: bounded, as the conventions list them for the client metrics. */
+export function metricAttributes(rec: CallRecord): Attributes {
+  const attrs = identity(rec);
+  if (rec.responseModel) attrs[ATTR.RESPONSE_MODEL] = rec.responseModel;
+  if (rec.errorType) attrs[ATTR.ERROR_TYPE] = rec.errorType;
   return attrs;
 }
 

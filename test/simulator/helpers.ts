@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { wavHeader } from '../../src/simulator/wav';
 import OpenAI, { AzureOpenAI } from 'openai';
 import type { Simulator } from '../../src/simulator/index';
 
@@ -56,18 +57,5 @@ export async function post(url: string, body: unknown, headers: Record<string, s
 /** A PCM WAV file of the given length (silence), for transcription tests. */
 export function wavFile(seconds: number, sampleRate = 16_000): Buffer {
   const dataBytes = Math.round(seconds * sampleRate) * 2;
-  const h = Buffer.alloc(44);
-  h.write('RIFF', 0, 'ascii');
-  h.writeUInt32LE(36 + dataBytes, 4);
-  h.write('WAVEfmt ', 8, 'ascii');
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20);
-  h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(sampleRate, 24);
-  h.writeUInt32LE(sampleRate * 2, 28);
-  h.writeUInt16LE(2, 32);
-  h.writeUInt16LE(16, 34);
-  h.write('data', 36, 'ascii');
-  h.writeUInt32LE(dataBytes, 40);
-  return Buffer.concat([h, Buffer.alloc(dataBytes)]);
+  return Buffer.concat([wavHeader(dataBytes, sampleRate), Buffer.alloc(dataBytes)]);
 }

@@ -3,6 +3,7 @@ import type { RequestContext } from '../context';
 import { sendBytes, sendError } from '../http';
 import { invalidParameter, missingParameter } from '../errors';
 import type { Prng } from '../prng';
+import { wavHeader } from '../wav';
 
 /** Speaking rate: characters of input per second of audio. */
 const CHARS_PER_SECOND = 15;
@@ -24,23 +25,6 @@ function noise(rng: Prng, length: number): Buffer {
   return out;
 }
 
-/** 24 kHz 16-bit mono PCM in a WAV container. */
-function wavHeader(dataBytes: number): Buffer {
-  const h = Buffer.alloc(44);
-  h.write('RIFF', 0, 'ascii');
-  h.writeUInt32LE(36 + dataBytes, 4);
-  h.write('WAVEfmt ', 8, 'ascii');
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20);
-  h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(24_000, 24);
-  h.writeUInt32LE(48_000, 28);
-  h.writeUInt16LE(2, 32);
-  h.writeUInt16LE(16, 34);
-  h.write('data', 36, 'ascii');
-  h.writeUInt32LE(dataBytes, 40);
-  return h;
-}
 
 export function handleSpeech(ctx: RequestContext): void {
   const { body } = ctx;
