@@ -1,9 +1,12 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { wavHeader } from '../../src/simulator/wav';
 import OpenAI, { AzureOpenAI } from 'openai';
 import type { Simulator } from '../../src/simulator/index';
 
-export const RECORDINGS_DIR = '/work/shared/recordings/openai';
+/** The real recorded exchanges: `../shared/recordings/openai` beside the repository. */
+export const RECORDINGS_DIR = process.env.LLM_GOVERNOR_RECORDINGS ?? resolve(__dirname, '../../../shared/recordings/openai');
+if (!existsSync(RECORDINGS_DIR)) throw new Error(`recordings not found at ${RECORDINGS_DIR} (set LLM_GOVERNOR_RECORDINGS)`);
 
 export interface Exchange {
   method: string;
