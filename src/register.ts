@@ -39,7 +39,7 @@ function register(): void {
   }).unref();
 
   onProcessEnd(async () => {
-    instrumentation.endOpenCalls();
+    await instrumentation.shutdown();
     await shutdownSdk(sdk, config.flush_timeout_ms);
   });
 }

@@ -50,6 +50,21 @@ export const ATTR = {
   STREAM_CHUNKS: 'llm_governor.stream.chunks',
   USAGE_REQUESTED_BY_GOVERNOR: 'llm_governor.usage.requested',
   SDK_VERSION: 'llm_governor.openai_sdk.version',
+  COST_USD: 'llm_governor.cost.usd',
+  COST_ESTIMATED: 'llm_governor.cost.estimated',
+  PRICE_MODEL: 'llm_governor.price.model',
+  PRICE_VERSION: 'llm_governor.price.version',
+  TENANT: 'llm_governor.tenant',
+  USER: 'llm_governor.user',
+  FEATURE: 'llm_governor.feature',
+  BUDGET: 'llm_governor.budget',
+  BUDGET_KEY: 'llm_governor.budget.key',
+  BUDGET_ACTIONS: 'llm_governor.budget.actions',
+  BUDGET_RESERVED_USD: 'llm_governor.budget.reserved_usd',
+  BUDGET_STORE_UNAVAILABLE: 'llm_governor.budget.store_unavailable',
+  SERVED_MODEL: 'llm_governor.served.model',
+  REJECT_REASON: 'reason',
+  THRESHOLD: 'threshold',
 } as const;
 
 /** `gen_ai.provider.name` values. */
@@ -93,6 +108,25 @@ export const METRIC = {
   TOKEN_USAGE: 'gen_ai.client.token.usage',
   TIME_TO_FIRST_CHUNK: 'gen_ai.client.operation.time_to_first_chunk',
 } as const;
+
+/** Our own instruments (Prometheus names: dots → `_`, counters + `_total`, no unit suffix). */
+export const GOVERNOR_METRIC = {
+  COST: 'llm_governor.cost',
+  PRICING_UNKNOWN: 'llm_governor.pricing.unknown',
+  BUDGET_LIMIT: 'llm_governor.budget.limit',
+  BUDGET_SPENT: 'llm_governor.budget.spent',
+  BUDGET_RESERVED: 'llm_governor.budget.reserved',
+  BUDGET_UTILIZATION: 'llm_governor.budget.utilization',
+  BUDGET_WINDOW_REMAINING: 'llm_governor.budget.window_remaining',
+  BUDGET_THRESHOLD_CROSSINGS: 'llm_governor.budget.threshold_crossings',
+  BUDGET_EXCEEDED_ALLOWED: 'llm_governor.budget.exceeded_allowed',
+  BUDGET_STORE_ERRORS: 'llm_governor.budget.store.errors',
+  BUDGET_STORE_AVAILABLE: 'llm_governor.budget.store.available',
+  REQUESTS_REJECTED: 'llm_governor.requests.rejected',
+} as const;
+
+/** `reason` values of `llm_governor.requests.rejected`. */
+export const REJECT_REASON = { BUDGET: 'budget', BUDGET_UNAVAILABLE: 'budget_unavailable' } as const;
 
 /** Bucket boundaries the conventions advise. */
 export const BUCKETS = {

@@ -1,6 +1,7 @@
 import { metrics, trace } from '@opentelemetry/api';
 import { loadConfig } from './config/load';
 import type { GovernorConfig } from './config/schema';
+import { Governor } from './cost/governor';
 import type { Call, Runtime } from './instrumentation/call';
 import { GenAiMetrics } from './instrumentation/metrics';
 import { patchClientMethods } from './instrumentation/patch';
@@ -14,6 +15,7 @@ function runtime(): Runtime {
   if (!shared.runtime) {
     const s = shared;
     let meterMetrics: GenAiMetrics | undefined;
+    let governor: Governor | undefined;
     s.runtime = {
       config: s.config,
       get tracer() {
@@ -22,6 +24,9 @@ function runtime(): Runtime {
       // The meter API has no proxy: create the instruments on first use, after the app's SDK started.
       get metrics() {
         return (meterMetrics ??= new GenAiMetrics(metrics.getMeter(INSTRUMENTATION_NAME)));
+      },
+      get governor() {
+        return (governor ??= new Governor(s.config, metrics.getMeter(INSTRUMENTATION_NAME)));
       },
       open: s.open,
     };

@@ -8,6 +8,9 @@ commands:
   simulate [options]   run the embedded provider simulator (OpenAI, Azure OpenAI and xAI wire formats)
                        --port N  --host H  --seed N  --latency MS  --chunk-delay MS  --fault KIND[:P]
   check-config         validate LLM_GOVERNOR_* variables and LLM_GOVERNOR_CONFIG; print the effective settings
+  budgets [--metrics-url URL]
+                       every budget's limit, spent, reserved and reset time: from Redis when
+                       LLM_GOVERNOR_REDIS_URL is set, else from a running app's /metrics
   help                 this text
 `;
 
@@ -21,6 +24,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'check-config':
       return checkConfig();
+    case 'budgets': {
+      const { budgetsCommand } = await import('./budgets.js');
+      return budgetsCommand(rest);
+    }
     case undefined:
     case 'help':
     case '--help':

@@ -3,6 +3,8 @@ import { parse as parseYaml } from 'yaml';
 import { configSchema, type GovernorConfig } from './schema';
 import { ENV_BINDINGS, ENV_CONFIG_FILE } from './sources';
 
+const DROPPED = Symbol('dropped');
+
 export interface ConfigProblem {
   /** The environment variable, or `LLM_GOVERNOR_CONFIG (<file>): <key path>`. */
   source: string;
@@ -62,6 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
 
   // Drop each invalid value (reporting it against the variable that set it) until the rest parses.
   for (let round = 0; round < 50; round++) {
+    for (const [k, v] of Object.entries(raw)) if (Array.isArray(v)) raw[k] = v.filter((x) => x !== DROPPED);
     const result = configSchema.safeParse(raw);
     if (result.success) return { config: result.data, problems, origins, file };
     for (const issue of result.error.issues) {
@@ -75,7 +78,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
         continue;
       }
       const where = origins[key]?.startsWith(ENV_CONFIG_FILE) ? `${origins[key]}: ${issue.path.join('.')}` : origins[key] ?? key;
-      problems.push({ source: where, message: `${issue.message} (got ${JSON.stringify(raw[key])})` });
+      const got = issue.path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string | number, unknown>)[k as string] : undefined), raw);
+      problems.push({ source: where, message: `${issue.message} (got ${JSON.stringify(got)})` });
+      // In a list (budgets), drop only the entry that is wrong; elsewhere the whole setting.
+      const list = raw[key];
+      if (Array.isArray(list) && typeof issue.path[1] === 'number') {
+        list[issue.path[1]] = DROPPED;
+        continue;
+      }
       delete raw[key];
       delete origins[key];
     }

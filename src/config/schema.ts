@@ -16,6 +16,66 @@ const providerName = z.enum([PROVIDER.OPENAI, PROVIDER.AZURE, PROVIDER.XAI], {
   error: `expected one of ${PROVIDER.OPENAI}, ${PROVIDER.AZURE}, ${PROVIDER.XAI}`,
 });
 
+const WINDOW = /^(day|week|month|\d+(s|m|h|d))$/;
+const GLOB = z.string().min(1, 'expected a non-empty name or glob');
+
+const budgetAction = z.union(
+  [
+    z.enum(['block', 'cap_tokens', 'alert_only']),
+    z.object({ downgrade: z.string().min(1, 'expected the model to downgrade to') }).strict(),
+  ],
+  { error: 'expected block, cap_tokens, alert_only or { downgrade: <model> }' },
+);
+
+/** One budget of the config file's `budgets:` list. */
+export const budgetSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'expected a name of letters, digits, _ . : -'),
+    limit_usd: num(z.number({ error: 'expected an amount in USD' }).positive('expected an amount in USD above 0')),
+    window: z.string().regex(WINDOW, 'expected day, week, month or a rolling duration like 90m, 12h, 30d').default('day'),
+    timezone: z
+      .string()
+      .refine((tz) => {
+        try {
+          new Intl.DateTimeFormat('en-US', { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'expected an IANA time zone such as UTC or Europe/Berlin')
+      .default('UTC'),
+    thresholds: z.array(z.number().gt(0, 'expected fractions of the limit, above 0').lt(1, 'expected fractions of the limit, below 1')).default([0.8]),
+    action: budgetAction.default('block'),
+    per: z.enum(['tenant', 'user', 'feature'], { error: 'expected tenant, user or feature' }).optional(),
+    match: z
+      .object({
+        provider: GLOB.optional(),
+        model: GLOB.optional(),
+        operation: GLOB.optional(),
+        tenant: GLOB.optional(),
+        user: GLOB.optional(),
+        feature: GLOB.optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type BudgetConfig = z.infer<typeof budgetSchema>;
+
+const priceOverride = z
+  .object({
+    input: z.number().min(0).optional(),
+    output: z.number().min(0).optional(),
+    cached_input: z.number().min(0).optional(),
+    cache_write: z.number().min(0).optional(),
+    reasoning: z.number().min(0).optional(),
+    per_image: z.record(z.string(), z.number().min(0)).optional(),
+    per_second: z.number().min(0).optional(),
+    per_character_million: z.number().min(0).optional(),
+    max_output_tokens: z.number().int().positive().optional(),
+  })
+  .strict();
+
 /**
  * The whole configuration. Environment variables and the optional config file
  * (`LLM_GOVERNOR_CONFIG`, JSON or YAML) both feed this one schema; see `sources.ts`.
@@ -36,6 +96,26 @@ export const configSchema = z
     provider_overrides: z.record(z.string(), providerName).default({}),
     /** The service name used in telemetry when OTEL_SERVICE_NAME is unset. */
     service_name: z.string().min(1, 'expected a non-empty name').optional(),
+    // ── cost and budgets ──────────────────────────────────────────────────────────────────
+    /** One daily budget over all calls (UTC calendar day), blocking when exhausted. */
+    daily_budget_usd: num(z.number({ error: 'expected an amount in USD' }).positive('expected an amount in USD above 0')).optional(),
+    /** The daily budget's soft threshold in USD (default: 80% of it). */
+    alert_threshold_usd: num(z.number({ error: 'expected an amount in USD' }).positive('expected an amount in USD above 0')).optional(),
+    budgets: z.array(budgetSchema).default([]),
+    /** Price overrides and additions, USD per 1M tokens: keys `provider/model` or `model`. */
+    prices: z.record(z.string(), priceOverride).default({}),
+    /** Azure deployment name → the model it serves (used to estimate before the response says). */
+    azure_deployments: z.record(z.string(), z.string()).default({}),
+    /** Redis for budgets shared by many processes; in-memory (this process) when unset. */
+    redis_url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional(),
+    /** When the budget store is unreachable: `open` lets calls through, `closed` refuses them. */
+    store_failure_mode: z.enum(['open', 'closed'], { error: 'expected open or closed' }).default('open'),
+    /** How long a reservation lives if its call never settles it (a process that died). */
+    reservation_ttl_seconds: num(z.number({ error: 'expected a number of seconds' }).int().min(5).max(86_400)).default(600),
+    /** Salt for hashing user identifiers from request fields (`user`, `safety_identifier`). */
+    user_hash_salt: z.string().default(''),
+    /** Metric label values per attribution dimension before the rest become `other`. */
+    label_limit: num(z.number({ error: 'expected a whole number' }).int().min(1).max(1000)).default(20),
     /** Shutdown: how long to wait for exporters to flush on exit, in milliseconds. */
     flush_timeout_ms: num(z.number({ error: 'expected a number of milliseconds' }).int().min(0).max(60_000)).default(2_000),
   })

@@ -15,6 +15,12 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { key: 'sdk', env: ['LLM_GOVERNOR_SDK'] },
   { key: 'service_name', env: ['LLM_GOVERNOR_SERVICE_NAME'] },
   { key: 'flush_timeout_ms', env: ['LLM_GOVERNOR_FLUSH_TIMEOUT_MS'] },
+  { key: 'daily_budget_usd', env: ['LLM_GOVERNOR_DAILY_BUDGET_USD', 'OPENAI_DAILY_BUDGET_USD'] },
+  { key: 'alert_threshold_usd', env: ['LLM_GOVERNOR_ALERT_THRESHOLD_USD', 'OPENAI_ALERT_THRESHOLD_USD'] },
+  { key: 'redis_url', env: ['LLM_GOVERNOR_REDIS_URL', 'REDIS_CACHE_URL'] },
+  { key: 'store_failure_mode', env: ['LLM_GOVERNOR_STORE_FAILURE_MODE'] },
+  { key: 'reservation_ttl_seconds', env: ['LLM_GOVERNOR_RESERVATION_TTL_SECONDS'] },
+  { key: 'user_hash_salt', env: ['LLM_GOVERNOR_USER_HASH_SALT'] },
 ];
 
 export const ENV_CONFIG_FILE = 'LLM_GOVERNOR_CONFIG';

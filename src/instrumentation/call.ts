@@ -1,5 +1,9 @@
 import { context, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { resolveAttribution, type Attribution } from '../attribution';
 import type { GovernorConfig } from '../config/schema';
+import type { Admission } from '../cost/engine';
+import type { CallCost, Governor } from '../cost/governor';
+import { picoToUsd } from '../cost/money';
 import { countTokens, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE } from '../cost/tokens';
 import type { ProviderInfo } from '../providers/detect';
 import { ATTR, EVENT, EVENT_ATTR, PROVIDER } from '../semconv';
@@ -16,6 +20,8 @@ export interface Runtime {
   readonly metrics: GenAiMetrics;
   /** Calls that have started and not yet finished (flushed as incomplete on shutdown). */
   readonly open: Set<Call>;
+  /** Cost and budgets; absent only where no meter exists yet. */
+  readonly governor?: Governor;
 }
 
 /** How a call ended, beyond success or failure. */
@@ -24,9 +30,11 @@ export type Outcome = 'completed' | 'broken' | 'aborted' | 'error' | 'unread' | 
 /**
  * One logical call, from `client.post()` to its last byte. The whole lifecycle is here:
  *
- *   before  → attribute the call, prepare the request (ask streams for usage)
+ *   before  → attribute the call, prepare the request (ask streams for usage), estimate its
+ *             worst-case cost and reserve it on every matching budget (or cap, downgrade, block)
  *   send    → (the SDK sends, retrying as it is configured; each attempt is a span event)
- *   after   → read usage from the result or the stream, estimate only if none, record once
+ *   after   → read usage from the result or the stream (estimate only if none), price it,
+ *             commit it to the budgets and release the rest, record span and metrics — once
  *
  * Every operation and provider goes through this one class; operations only say how to read
  * their request and result (see `operations/`). Every method is safe: a fault in telemetry is
@@ -41,13 +49,16 @@ export class Call {
   private attempts = 0;
   private lastAttemptEnd?: number;
   private holders = 0;
+  private attribution: Attribution = {};
+  private admission?: Admission;
 
   constructor(
     private readonly rt: Runtime,
     readonly op: Operation,
     readonly provider: ProviderInfo,
     body: Body | undefined,
-    parent: Context,
+    private readonly parent: Context,
+    private readonly client?: unknown,
   ) {
     this.rec = newRecord(op.name, provider.name, body ?? {});
     this.rec.serverAddress = provider.serverAddress;
@@ -71,8 +82,42 @@ export class Call {
   async before<O extends { body?: unknown }>(optsInput: O | Promise<O>): Promise<O> {
     const opts = await optsInput;
     safely(() => this.attribute(opts?.body));
-    const changed = safely(() => this.prepare(opts?.body as Body));
-    return changed ? ({ ...opts, body: changed } as O) : opts;
+    const plain = isPlainBody(opts?.body);
+    let body = plain ? safely(() => this.prepare(opts.body as Body)) ?? (opts.body as Body) : undefined;
+    const governor = this.rt.governor;
+    if (governor?.budgetsActive) {
+      // A limit we enforce rejects here, inside the SDK's own promise: nothing is sent.
+      this.admission = await this.admit(governor, body ?? this.rec.requestBody);
+      if (plain && body) body = this.applyAdmission(body, this.admission);
+    }
+    return body && body !== opts.body ? ({ ...opts, body } as O) : opts;
+  }
+
+  private async admit(governor: Governor, body: Body): Promise<Admission | undefined> {
+    try {
+      return await governor.admit({ op: this.op, provider: this.provider.name, model: this.rec.requestModel, body, attribution: this.attribution }, this.client);
+    } catch (err) {
+      if ((err as { llmGovernorCode?: string })?.llmGovernorCode) throw err;
+      safely(() => {
+        throw err;
+      });
+      return undefined; // a fault of ours never blocks the app's call
+    }
+  }
+
+  /** The admission's changes, on a copy of the body: a cheaper model, or fewer output tokens. */
+  private applyAdmission(body: Body, admission: Admission | undefined): Body {
+    if (!admission) return body;
+    let out = body;
+    if (admission.model) {
+      out = { ...out, model: admission.model };
+      this.span.setAttribute(ATTR.SERVED_MODEL, admission.model);
+    }
+    if (admission.maxOutputTokens !== undefined && this.op.maxOutput) out = this.op.maxOutput.write(out, admission.maxOutputTokens);
+    if (admission.actions.length) this.span.setAttribute(ATTR.BUDGET_ACTIONS, admission.actions);
+    if (admission.reservation) this.span.setAttribute(ATTR.BUDGET_RESERVED_USD, picoToUsd(admission.reservation.amount));
+    if (admission.storeUnavailable) this.span.setAttribute(ATTR.BUDGET_STORE_UNAVAILABLE, true);
+    return out;
   }
 
   private attribute(body: unknown): void {
@@ -84,7 +129,11 @@ export class Call {
     }
     this.rec.requestBody = b;
     this.rec.stream = b.stream === true;
+    this.attribution = resolveAttribution(this.parent, b, this.rt.config.user_hash_salt);
     const attrs: Record<string, any> = {};
+    if (this.attribution.tenant) attrs[ATTR.TENANT] = this.attribution.tenant;
+    if (this.attribution.user) attrs[ATTR.USER] = this.attribution.user;
+    if (this.attribution.feature) attrs[ATTR.FEATURE] = this.attribution.feature;
     if (this.rec.requestModel) attrs[ATTR.REQUEST_MODEL] = this.rec.requestModel;
     this.op.requestAttributes(b, attrs);
     if (this.provider.name !== PROVIDER.OPENAI) for (const k of Object.keys(attrs)) if (k.startsWith('openai.')) delete attrs[k];
@@ -208,25 +257,48 @@ export class Call {
     return this.finished;
   }
 
-  /** Exactly once per call: fill in usage, then record the span and the metrics. */
+  /** Exactly once per call: fill in usage, price it, settle the budgets, record span and metrics. */
   private finish(outcome: Outcome): void {
     if (this.finished) return;
     this.finished = true;
     this.rt.open.delete(this);
-    if (outcome !== 'error') this.estimateMissingUsage();
+    // A failed call is billed nothing, unless a stream had already produced output.
+    const billed = outcome !== 'error' || (this.rec.stream && this.rec.chunks > 0);
+    if (billed) safely(() => this.estimateMissingUsage());
+    const cost = billed ? safely(() => this.rt.governor?.costOf(this.rec)) : undefined;
+    safely(() => this.rt.governor?.settle(this.admission, cost));
     const durationSeconds = (performance.now() - this.rec.startTime) / 1000;
     this.span.setAttributes(endAttributes(this.rec));
+    if (cost) safely(() => this.recordCost(cost));
     this.span.end();
     this.rt.metrics.record(this.rec, durationSeconds);
     this.rec.outputText.length = 0;
+  }
+
+  private recordCost(cost: CallCost): void {
+    const usd = picoToUsd(cost.pico);
+    this.span.setAttribute(ATTR.COST_USD, usd);
+    if (cost.estimated) this.span.setAttribute(ATTR.COST_ESTIMATED, true);
+    if (cost.priceModel) this.span.setAttribute(ATTR.PRICE_MODEL, cost.priceModel);
+    const m = this.rt.governor!.metrics;
+    const attrs: Record<string, string> = { [ATTR.PROVIDER_NAME]: this.rec.provider, [ATTR.OPERATION_NAME]: this.rec.operation };
+    if (this.rec.requestModel) attrs[ATTR.REQUEST_MODEL] = this.rec.requestModel;
+    if (this.rec.responseModel) attrs[ATTR.RESPONSE_MODEL] = this.rec.responseModel;
+    const tenant = m.tenants.label(this.attribution.tenant);
+    const user = m.users.label(this.attribution.user);
+    const feature = m.features.label(this.attribution.feature);
+    if (tenant) attrs[ATTR.TENANT] = tenant;
+    if (user) attrs[ATTR.USER] = user;
+    if (feature) attrs[ATTR.FEATURE] = feature;
+    m.recordCost(usd, attrs);
   }
 
   /** Token counts come from the provider; only when it gave none do we count them ourselves. */
   private estimateMissingUsage(): void {
     const rec = this.rec;
     const u = rec.usage;
-    const tokenBilled = u.audioSeconds === undefined && rec.operation !== 'moderation';
-    if (!tokenBilled) return;
+    // Only token-billed operations are estimated: images, audio and moderation bill otherwise.
+    if (!TOKEN_BILLED.has(rec.operation)) return;
     if (u.inputTokens === undefined) {
       const messages = Array.isArray(rec.requestBody.messages) ? rec.requestBody.messages.length : 0;
       const framing = messages ? messages * TOKENS_PER_MESSAGE + REPLY_PRIMING_TOKENS : 0;
@@ -239,6 +311,8 @@ export class Call {
     }
   }
 }
+
+const TOKEN_BILLED = new Set<string>(['chat', 'text_completion', 'embeddings']);
 
 export function spanName(rec: Pick<CallRecord, 'operation' | 'requestModel'>): string {
   return rec.requestModel ? `${rec.operation} ${rec.requestModel}` : rec.operation;
@@ -273,11 +347,24 @@ export function redactSecrets(text: string): string {
   return out;
 }
 
+/** A JSON body we may copy and change (not a multipart or binary one). */
+function isPlainBody(body: unknown): boolean {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return false;
+  const proto = Object.getPrototypeOf(body);
+  return proto === Object.prototype || proto === null;
+}
+
 /** The JSON fields of a request body (multipart bodies: their plain, non-file fields). */
 function plainFields(body: object): Body {
   if (typeof (body as FormData).entries === 'function' && typeof (body as FormData).get === 'function') {
     const out: Body = {};
-    for (const [k, v] of (body as FormData).entries()) if (typeof v === 'string') out[k] = v;
+    let fileBytes = 0;
+    for (const [k, v] of (body as FormData).entries()) {
+      if (typeof v === 'string') out[k] = v;
+      else if (v && typeof (v as Blob).size === 'number') fileBytes += (v as Blob).size;
+    }
+    // Uploaded bytes, for a worst-case estimate of audio seconds (the file itself is never kept).
+    if (fileBytes) out._file_bytes = fileBytes;
     return out;
   }
   // openai v4 wraps multipart bodies in a MultipartBody holding the FormData.

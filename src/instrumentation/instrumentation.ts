@@ -1,6 +1,7 @@
 import { InstrumentationBase, InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { loadConfig } from '../config/load';
 import type { GovernorConfig } from '../config/schema';
+import { Governor } from '../cost/governor';
 import { INSTRUMENTATION_NAME } from '../semconv';
 import type { Call, Runtime } from './call';
 import { GenAiMetrics } from './metrics';
@@ -22,6 +23,7 @@ export interface LlmGovernorInstrumentationConfig extends InstrumentationConfig 
 export class LlmGovernorInstrumentation extends InstrumentationBase<LlmGovernorInstrumentationConfig> {
   private runtime?: Runtime;
   private genAiMetrics?: GenAiMetrics;
+  private costGovernor?: Governor;
   private readonly open = new Set<Call>();
   private warnedVersions = new Set<string>();
   private readonly governor: GovernorConfig;
@@ -57,9 +59,20 @@ export class LlmGovernorInstrumentation extends InstrumentationBase<LlmGovernorI
     this.runtime = undefined;
   }
 
-  /** Ends every call still open (process exit): spans are never left dangling. */
+  /** Ends every call still open (process exit): spans are never left dangling, reservations settled. */
   endOpenCalls(): void {
     for (const call of [...this.open]) call.abandon('incomplete');
+  }
+
+  /** Process end: settle open calls, close the budget store. */
+  async shutdown(): Promise<void> {
+    this.endOpenCalls();
+    await this.costGovernor?.shutdown();
+  }
+
+  /** The cost and budget governor (created on first use). */
+  get governorInstance(): Governor | undefined {
+    return this.costGovernor;
   }
 
   /** The runtime for `wrap(client)` and the patched classes; undefined while disabled. */
@@ -71,7 +84,11 @@ export class LlmGovernorInstrumentation extends InstrumentationBase<LlmGovernorI
       this.genAiMetrics ??= new GenAiMetrics(this.meter);
       const self = this;
       const metrics = this.genAiMetrics;
+      // Budgets live as long as the process: created once, on first use, with the meter in place.
+      this.costGovernor ??= new Governor(this.governor, this.meter);
+      const governor = this.costGovernor;
       this.runtime = {
+        governor,
         config: this.governor,
         // The tracer provider can be set after start-up (setTracerProvider): always ask.
         get tracer() {

@@ -68,7 +68,7 @@ export function patchClientMethods(
     if (!op || isTracingSuppressed(parent)) return originalPost.call(this, path, opts);
     let call: Call;
     try {
-      call = new Call(rt, op, providerOf(this), syncBody(opts), parent);
+      call = new Call(rt, op, providerOf(this), syncBody(opts), parent, this);
     } catch (err) {
       diag.error('llm-governor: could not start a call record; sending uninstrumented', err);
       return originalPost.call(this, path, opts);

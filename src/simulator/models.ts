@@ -27,6 +27,13 @@ const SNAPSHOTS: Record<string, string> = {
   'grok-4-latest': 'grok-4-0709',
 };
 
+/** The model an Azure deployment runs (see SimulatorOptions.azureDeployments). */
+export function azureDeploymentModel(deployment: string, map: Record<string, string> = {}): string {
+  if (map[deployment]) return map[deployment];
+  if (SNAPSHOTS[deployment] || knownModels('openai').includes(deployment)) return deployment;
+  return 'gpt-4o';
+}
+
 export function snapshotOf(model: string): string {
   return SNAPSHOTS[model] ?? model;
 }

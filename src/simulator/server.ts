@@ -1,4 +1,5 @@
 /** The HTTP server: request pipeline (record, auth, faults, latency), lifecycle and the public handle. */
+import { azureDeploymentModel } from './models';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { RecordedRequest, Simulator, SimulatorOptions, SimulatorStats } from './types';
@@ -84,8 +85,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const raw = await readBody(req);
     const route = resolveRoute(url.pathname);
     const parsed = parseBody(raw, headers['content-type']);
-    const model = typeof parsed.body.model === 'string' ? parsed.body.model : route?.deployment;
-    record(method, url.pathname, headers, route, parsed, model);
+    const requested = typeof parsed.body.model === 'string' ? parsed.body.model : route?.deployment;
+    record(method, url.pathname, headers, route, parsed, requested);
+    // Azure requests name a deployment; its responses report the model the deployment runs.
+    const model = route?.provider === 'azure' && requested ? azureDeploymentModel(requested, options.azureDeployments) : requested;
     const seq = ++sequence;
     const ids = new Prng(mixSeed(seed, 'ids', seq));
     const ctx: RequestContext = {

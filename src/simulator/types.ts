@@ -32,6 +32,12 @@ export interface SimulatorOptions {
   faults?: FaultRule[];
   /** Default true: 401 in the real error shape when no `Authorization: Bearer` / `api-key` header. */
   requireAuth?: boolean;
+  /**
+   * Azure deployment name → the model it runs. Like real Azure, responses report the model, not
+   * the deployment. A deployment not listed runs the model it is named after when that is a known
+   * model, else `gpt-4o`.
+   */
+  azureDeployments?: Record<string, string>;
 }
 
 export interface SimulatorStats {

@@ -27,6 +27,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Extra node flags, before the preload (e.g. --expose-gc). */
   nodeArgs?: string[];
+  /** Called with the child as soon as it is spawned. */
+  onSpawn?: (child: import('node:child_process').ChildProcess) => void;
 }
 
 /** Runs an app in a child process, as a user would: `node [--require|--import register] app`. */
@@ -41,6 +43,7 @@ export function runApp(o: RunOptions): Promise<AppRun> {
   for (const k of Object.keys(env)) if (k.startsWith('VITEST') || k === 'NODE_OPTIONS') delete env[k];
   return new Promise((resolvePromise, reject) => {
     const child = spawn(o.node ?? process.execPath, args, { cwd: o.cwd ?? REPO, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    o.onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     let readySeen = false;

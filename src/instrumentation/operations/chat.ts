@@ -1,12 +1,13 @@
 import { OPERATION } from '../../semconv';
 import type { CallRecord } from '../record';
-import { addFinishReason, contentText, samplingAttributes, withIncludeUsage } from './common';
+import { addFinishReason, chatMaxOutput, contentText, maxOutputField, samplingAttributes, withIncludeUsage } from './common';
 import type { Body, Operation } from './types';
 import { readUsage } from './usage';
 
 function readCommon(obj: any, rec: CallRecord): void {
-  if (typeof obj.model === 'string') rec.responseModel = obj.model;
-  if (typeof obj.id === 'string') rec.responseId = obj.id;
+  // Azure's first stream chunk (prompt filter results) has an empty model and id: skip those.
+  if (typeof obj.model === 'string' && obj.model) rec.responseModel = obj.model;
+  if (typeof obj.id === 'string' && obj.id) rec.responseId = obj.id;
   if (typeof obj.service_tier === 'string') rec.serviceTier = obj.service_tier;
   if (typeof obj.system_fingerprint === 'string') rec.systemFingerprint = obj.system_fingerprint;
 }
@@ -40,6 +41,7 @@ export const chatCompletions: Operation = {
     else if (type === 'text') attrs['gen_ai.output.type'] = 'text';
   },
   withStreamUsage: withIncludeUsage,
+  maxOutput: chatMaxOutput,
   readResult(result, rec) {
     if (!result || typeof result !== 'object') return;
     readCommon(result, rec);
@@ -50,7 +52,7 @@ export const chatCompletions: Operation = {
   stream: {
     chunk(chunk, rec) {
       if (!chunk || typeof chunk !== 'object') return false;
-      if (rec.chunks === 1) readCommon(chunk, rec);
+      if (rec.responseModel === undefined) readCommon(chunk, rec);
       const choices = chunk.choices;
       if (Array.isArray(choices)) {
         for (let i = 0; i < choices.length; i++) {
@@ -99,13 +101,14 @@ export const textCompletions: Operation = {
     samplingAttributes(body, attrs, body.max_tokens);
   },
   withStreamUsage: withIncludeUsage,
+  maxOutput: maxOutputField('max_tokens'),
   readResult(result, rec) {
     chatCompletions.readResult(result, rec);
   },
   stream: {
     chunk(chunk, rec) {
       if (!chunk || typeof chunk !== 'object') return false;
-      if (rec.chunks === 1) readCommon(chunk, rec);
+      if (rec.responseModel === undefined) readCommon(chunk, rec);
       if (Array.isArray(chunk.choices)) {
         for (const c of chunk.choices) {
           if (typeof c?.text === 'string') rec.outputText.push(c.text);

@@ -45,3 +45,25 @@ export function contentText(content: unknown): string {
 export function addFinishReason(list: string[], reason: unknown): void {
   if (typeof reason === 'string' && reason && !list.includes(reason)) list.push(reason);
 }
+
+/** An output limit held in one request field (`max_output_tokens`, legacy `max_tokens`). */
+export function maxOutputField(field: string): import('./types').MaxOutputParam {
+  return {
+    read: (body) => (typeof body[field] === 'number' ? body[field] : undefined),
+    write: (body, tokens) => ({ ...body, [field]: tokens }),
+  };
+}
+
+/**
+ * Chat's output limit: `max_completion_tokens` (reasoning models accept only this one) or the
+ * older `max_tokens`. A new limit goes where the app put its own, else where the model expects it.
+ */
+export const chatMaxOutput: import('./types').MaxOutputParam = {
+  read: (body) =>
+    typeof body.max_completion_tokens === 'number' ? body.max_completion_tokens : typeof body.max_tokens === 'number' ? body.max_tokens : undefined,
+  write: (body, tokens) => {
+    const reasoning = typeof body.model === 'string' && /^(o\d|gpt-5)/.test(body.model);
+    const field = 'max_completion_tokens' in body || (reasoning && !('max_tokens' in body)) ? 'max_completion_tokens' : 'max_tokens';
+    return { ...body, [field]: tokens };
+  },
+};

@@ -1,6 +1,6 @@
 import { OPERATION } from '../../semconv';
 import type { CallRecord } from '../record';
-import { addFinishReason, contentText, samplingAttributes } from './common';
+import { addFinishReason, contentText, maxOutputField, samplingAttributes } from './common';
 import type { Operation } from './types';
 import { readUsage } from './usage';
 
@@ -26,6 +26,7 @@ export const responses: Operation = {
     if (body.text?.format?.type === 'json_schema' || body.text?.format?.type === 'json_object') attrs['gen_ai.output.type'] = 'json';
   },
   readResult: readResponse,
+  maxOutput: maxOutputField('max_output_tokens'),
   stream: {
     chunk(event, rec) {
       if (!event || typeof event !== 'object') return false;

@@ -30,4 +30,11 @@ export interface Operation {
   inputMessages?(body: Body): unknown[];
   /** Output messages, for opt-in content capture. */
   outputMessages?(rec: CallRecord, result: any): unknown[];
+  /** The request's output-token limit: read it, or write another into a copy (cap_tokens). */
+  maxOutput?: MaxOutputParam;
+}
+
+export interface MaxOutputParam {
+  read(body: Body): number | undefined;
+  write(body: Body, tokens: number): Body;
 }

@@ -10,7 +10,7 @@ const n = (v: unknown): number | undefined => (typeof v === 'number' && Number.i
  */
 export function readUsage(u: Obj | null | undefined): Usage | undefined {
   if (!u || typeof u !== 'object') return undefined;
-  const inDetails: Obj = u.prompt_tokens_details ?? u.input_tokens_details ?? {};
+  const inDetails: Obj = u.prompt_tokens_details ?? u.input_tokens_details ?? u.input_token_details ?? {};
   const outDetails: Obj = u.completion_tokens_details ?? u.output_tokens_details ?? {};
   const usage: Usage = {
     inputTokens: n(u.prompt_tokens) ?? n(u.input_tokens),

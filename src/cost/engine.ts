@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import { diag } from '@opentelemetry/api';
+import { governorError, type BudgetExceededDetails } from '../errors';
+import { appliesTo, budgetKey, type BudgetDefinition, type CallFacts } from './budgets';
+import { picoToUsd, type Pico } from './money';
+import type { BudgetKey, BudgetState, BudgetStore } from './stores/types';
+
+/** A call's hold on its budgets, from `admit` to `settle`. */
+export interface Reservation {
+  id: string;
+  amount: Pico;
+  keys: BudgetKey[];
+  defs: BudgetDefinition[];
+  values: (string | undefined)[];
+}
+
+/** What `admit` decided. */
+export interface Admission {
+  reservation?: Reservation;
+  /** The model to send instead (a downgrade). */
+  model?: string;
+  /** The output-token limit to send instead (cap_tokens). */
+  maxOutputTokens?: number;
+  /** Actions taken, e.g. `daily:cap_tokens`, `gpt4o-monthly:downgrade`, `team:alert_only`. */
+  actions: string[];
+  /** The budget store could not be reached and the config fails open: nothing is reserved. */
+  storeUnavailable?: boolean;
+}
+
+/** How a call's worst case is priced; the engine asks again after a downgrade or a cap. */
+export interface CallEstimate {
+  facts: CallFacts;
+  /** Worst-case cost with the current model and output limit. */
+  amount: Pico;
+  /** Largest output limit whose worst case fits `budget` (cap_tokens), or undefined when not capable. */
+  maxOutputWithin?(budget: Pico): number;
+  /** The estimate for the same call sent to another model (downgrade). */
+  withModel?(model: string): CallEstimate;
+  /** The estimate with an output limit (cap_tokens). */
+  withMaxOutput?(tokens: number): CallEstimate;
+}
+
+export interface BudgetEvents {
+  rejected(def: BudgetDefinition, value: string | undefined): void;
+  exceededAllowed(def: BudgetDefinition, value: string | undefined): void;
+  thresholdCrossed(def: BudgetDefinition, value: string | undefined, threshold: number, state: BudgetState, windowId: string): void;
+  states(defs: BudgetDefinition[], values: (string | undefined)[], keys: BudgetKey[], states: BudgetState[]): void;
+  storeError(operation: string, error: unknown): void;
+}
+
+/** The smallest reply worth sending when capping output tokens. */
+export const MIN_CAPPED_OUTPUT_TOKENS = 16;
+
+/**
+ * Budgets with atomic reservations. Before a call is sent, its worst-case cost is reserved on
+ * every budget it falls under, in one atomic store operation (no check-then-spend). When it does
+ * not fit, the budget's action decides: block, cap the output tokens, downgrade the model, or
+ * (alert_only, reserved by force) let it through. After the call, `settle` commits the actual cost
+ * and releases the rest; on every exit path, since the call lifecycle settles exactly once.
+ */
+export class BudgetEngine {
+  private readonly pending = new Map<string, { reservationId: string; actual: Pico; keys: BudgetKey[] }>();
+
+  constructor(
+    readonly defs: readonly BudgetDefinition[],
+    readonly store: BudgetStore,
+    private readonly opts: {
+      now: () => number;
+      reservationTtlMs: number;
+      failureMode: 'open' | 'closed';
+      events: BudgetEvents;
+    },
+  ) {}
+
+  get active(): boolean {
+    return this.defs.length > 0;
+  }
+
+  /** Reserves the call's worst case, applying the budgets' actions. Throws the SDK-shaped error on a block. */
+  async admit(estimate: CallEstimate, client: unknown): Promise<Admission> {
+    const actions: string[] = [];
+    let current = estimate;
+    let model: string | undefined;
+    let maxOutputTokens: number | undefined;
+    const downgraded = new Set<string>();
+    for (let attempt = 0; attempt < 6; attempt++) {
+      const now = this.opts.now();
+      const defs = this.defs.filter((d) => appliesTo(d, current.facts));
+      if (!defs.length || current.amount <= 0) return { model, maxOutputTokens, actions };
+      const parts = defs.map((d) => budgetKey(d, current.facts, now));
+      const reservation: Reservation = { id: randomUUID(), amount: current.amount, keys: parts.map((p) => p.key), defs, values: parts.map((p) => p.value) };
+      let result;
+      try {
+        result = await this.store.reserve({ reservationId: reservation.id, amount: reservation.amount, keys: reservation.keys, nowMs: now, expiresAtMs: now + this.opts.reservationTtlMs });
+      } catch (err) {
+        this.opts.events.storeError('reserve', err);
+        if (this.opts.failureMode === 'closed') {
+          throw governorError(client, 'budget_unavailable', 503, `llm-governor: the budget store is unavailable and the configuration fails closed (${(err as Error)?.message ?? err})`, {});
+        }
+        return { model, maxOutputTokens, actions, storeUnavailable: true };
+      }
+      this.opts.events.states(defs, reservation.values, reservation.keys, result.states);
+      if (result.ok) {
+        defs.forEach((d, i) => {
+          if (d.action === 'alert_only' && result.states[i].spent + result.states[i].reserved > d.limit) {
+            actions.push(`${d.name}:alert_only`);
+            this.opts.events.exceededAllowed(d, reservation.values[i]);
+          }
+        });
+        return { reservation, model, maxOutputTokens, actions };
+      }
+
+      const i = result.failed;
+      const def = defs[i];
+      const state = result.states[i];
+      const action = def.action;
+      if (typeof action === 'object' && current.withModel && !downgraded.has(action.downgrade) && current.facts.model !== action.downgrade) {
+        downgraded.add(action.downgrade);
+        current = current.withModel(action.downgrade);
+        model = action.downgrade;
+        actions.push(`${def.name}:downgrade`);
+        continue;
+      }
+      if (action === 'cap_tokens' && current.maxOutputWithin && current.withMaxOutput) {
+        const room = def.limit - state.spent - state.reserved;
+        const tokens = current.maxOutputWithin(room);
+        if (tokens >= MIN_CAPPED_OUTPUT_TOKENS && tokens !== maxOutputTokens) {
+          current = current.withMaxOutput(tokens);
+          maxOutputTokens = tokens;
+          if (!actions.includes(`${def.name}:cap_tokens`)) actions.push(`${def.name}:cap_tokens`);
+          continue;
+        }
+      }
+      this.opts.events.rejected(def, reservation.values[i]);
+      throw this.exceeded(client, def, reservation.values[i], reservation.keys[i], state, current.amount);
+    }
+    // Races kept moving the goalposts: refuse rather than overspend.
+    const def = this.defs.find((d) => appliesTo(d, current.facts))!;
+    this.opts.events.rejected(def, undefined);
+    throw this.exceeded(client, def, undefined, budgetKey(def, current.facts, this.opts.now()).key, { spent: 0, reserved: 0 }, current.amount);
+  }
+
+  /** Commits the actual cost and releases the rest of the reservation. Never throws; retried after a store outage. */
+  settle(admission: Admission | undefined, actual: Pico): void {
+    const r = admission?.reservation;
+    if (!r) return;
+    const job = { reservationId: r.id, actual: Math.max(0, Math.round(actual)), keys: r.keys };
+    this.store.settle({ ...job, nowMs: this.opts.now() }).then(
+      (states) => this.afterSettle(r, states),
+      (err) => {
+        this.opts.events.storeError('settle', err);
+        if (this.pending.size < 10_000) this.pending.set(r.id, job);
+      },
+    );
+  }
+
+  /** Settles what could not be settled while the store was down (called when it recovers). */
+  retryPending(): void {
+    for (const [id, job] of this.pending) {
+      this.pending.delete(id);
+      this.store.settle({ ...job, nowMs: this.opts.now() }).catch((err) => {
+        this.opts.events.storeError('settle', err);
+        this.pending.set(id, job);
+      });
+    }
+  }
+
+  get pendingSettlements(): number {
+    return this.pending.size;
+  }
+
+  private afterSettle(r: Reservation, states: BudgetState[]): void {
+    this.opts.events.states(r.defs, r.values, r.keys, states);
+    r.defs.forEach((def, i) => {
+      const state = states[i];
+      if (!state || !def.thresholds.length) return;
+      const utilization = state.spent / def.limit;
+      for (const t of def.thresholds) {
+        if (utilization < t) break;
+        this.store.markOnce(r.keys[i], `threshold:${t}`, this.opts.now()).then(
+          (first) => {
+            if (first) this.opts.events.thresholdCrossed(def, r.values[i], t, state, r.keys[i].id);
+          },
+          (err) => this.opts.events.storeError('markOnce', err),
+        );
+      }
+    });
+  }
+
+  private exceeded(client: unknown, def: BudgetDefinition, value: string | undefined, key: BudgetKey, state: BudgetState, requested: Pico): Error {
+    const details: BudgetExceededDetails = {
+      budget: def.name,
+      ...(value !== undefined ? { key: value } : {}),
+      limitUsd: picoToUsd(def.limit),
+      spentUsd: picoToUsd(state.spent),
+      reservedUsd: picoToUsd(state.reserved),
+      requestedUsd: picoToUsd(requested),
+      resetsAt: def.window.kind === 'rolling' ? 'rolling' : new Date(key.windowEndMs).toISOString(),
+    };
+    const who = value !== undefined ? ` for ${def.per} "${value}"` : '';
+    const message =
+      `llm-governor: budget "${def.name}"${who} would be exceeded: limit $${fmt(details.limitUsd)}, ` +
+      `spent $${fmt(details.spentUsd)}, reserved $${fmt(details.reservedUsd)}, this call needs up to $${fmt(details.requestedUsd)}; ` +
+      (def.window.kind === 'rolling' ? 'the rolling window frees budget as spend ages out' : `the window resets at ${details.resetsAt}`);
+    return governorError(client, 'budget_exceeded', 429, message, details);
+  }
+}
+
+function fmt(usd: number): string {
+  return usd >= 1 ? usd.toFixed(2) : usd.toPrecision(3);
+}
+
+export function logStoreError(operation: string, err: unknown): void {
+  diag.warn(`llm-governor: budget store ${operation} failed`, (err as Error)?.message ?? err);
+}

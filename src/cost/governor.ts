@@ -1,0 +1,206 @@
+import { diag, type Meter } from '@opentelemetry/api';
+import type { Attribution } from '../attribution';
+import type { GovernorConfig } from '../config/schema';
+import type { Body, Operation } from '../instrumentation/operations';
+import type { CallRecord } from '../instrumentation/record';
+import { ATTR, PROVIDER, REJECT_REASON, type ProviderName } from '../semconv';
+import { budgetKey, budgetsFromConfig, type CallFacts } from './budgets';
+import { BudgetEngine, type Admission, type CallEstimate } from './engine';
+import { CostMetrics } from './metrics';
+import { picoToUsd, type Pico } from './money';
+import { PriceTable, type ModelPrice } from './prices';
+import { computeCost, maxOutputTokensWithin, worstCaseCost } from './pricing';
+import { createBudgetStore } from './store-factory';
+import type { BudgetStore } from './stores/types';
+import { countTokens, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE } from './tokens';
+
+/** The cost of a finished call. */
+export interface CallCost {
+  pico: Pico;
+  /** Tokens or price were estimated (no usage from the provider, or an unknown model). */
+  estimated: boolean;
+  /** The price-table entry used. */
+  priceModel?: string;
+}
+
+/** What the governor needs to know of a call before it is sent. */
+export interface PendingCall {
+  op: Operation;
+  provider: ProviderName;
+  model?: string;
+  body: Body;
+  attribution: Attribution;
+}
+
+/**
+ * Cost and budgets for every call: the price table, the budget engine and their metrics, built
+ * once from the config. The call lifecycle asks it to `admit` a call before sending (worst-case
+ * estimate + reservation) and to `settle` it after (actual cost).
+ */
+export class Governor {
+  readonly prices: PriceTable;
+  readonly engine?: BudgetEngine;
+  readonly metrics: CostMetrics;
+  private readonly store?: BudgetStore;
+  private readonly warnedUnknown = new Set<string>();
+  private refreshTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly config: GovernorConfig,
+    meter: Meter,
+    private readonly now: () => number = Date.now,
+    store?: BudgetStore,
+  ) {
+    this.prices = Object.keys(config.prices).length ? PriceTable.bundled().withOverrides(config.prices) : PriceTable.bundled();
+    this.metrics = new CostMetrics(meter, config.label_limit, now);
+    const defs = budgetsFromConfig(config);
+    if (!defs.length) return;
+    this.store = store ?? createBudgetStore(config, (up, err) => this.onStoreAvailability(up, err));
+    this.engine = new BudgetEngine(defs, this.store, {
+      now,
+      reservationTtlMs: config.reservation_ttl_seconds * 1000,
+      failureMode: config.store_failure_mode,
+      events: {
+        rejected: (def) => this.metrics.budgetRejected(def),
+        exceededAllowed: (def, value) => {
+          this.metrics.allowedOver(def);
+          diag.warn(`llm-governor: budget "${def.name}"${value ? ` (${value})` : ''} is exceeded; its action is alert_only, so the call goes through`);
+        },
+        thresholdCrossed: (def, value, threshold, state, windowId) => {
+          this.metrics.thresholdCrossed(def, threshold);
+          diag.warn(
+            `llm-governor: budget "${def.name}"${value ? ` (${def.per} ${value})` : ''} crossed ${Math.round(threshold * 100)}%: ` +
+              `$${picoToUsd(state.spent).toFixed(6)} of $${picoToUsd(def.limit)} spent in window ${windowId}`,
+          );
+        },
+        states: (d, values, keys, states) => this.metrics.updateStates(d, values, keys, states),
+        storeError: (operation) => this.metrics.storeError(operation),
+      },
+    });
+    this.metrics.seed(defs, (def) => budgetKey(def, { provider: PROVIDER.OPENAI, operation: 'chat' }, now()).key);
+    if (this.store.kind === 'redis') {
+      // Other processes spend too: refresh the gauges from the shared store.
+      this.refreshTimer = setInterval(() => void this.refreshStates(), 10_000);
+      this.refreshTimer.unref();
+    }
+  }
+
+  get budgetsActive(): boolean {
+    return !!this.engine?.active;
+  }
+
+  /** Before sending: reserve the worst case on every matching budget (may throw the SDK-shaped error). */
+  admit(call: PendingCall, client: unknown): Promise<Admission> {
+    if (!this.engine) return Promise.resolve({ actions: [] });
+    return this.engine.admit(this.estimate(call), client).catch((err: unknown) => {
+      if ((err as { code?: string })?.code === 'budget_unavailable') this.metrics.rejectedCall(REJECT_REASON.BUDGET_UNAVAILABLE);
+      throw err;
+    });
+  }
+
+  /** After the call, on every exit path: commit the actual cost, release the rest. */
+  settle(admission: Admission | undefined, cost: CallCost | undefined): void {
+    this.engine?.settle(admission, cost?.pico ?? 0);
+  }
+
+  /** The worst-case cost of a call, as a value the engine can re-price after a downgrade or a cap. */
+  estimate(call: PendingCall): CallEstimate {
+    const { price } = this.priceFor(call.provider, this.pricingModel(call.provider, call.model));
+    const inputTokens = estimateInputTokens(call.op, call.body);
+    const facts: CallFacts = { provider: call.provider, model: call.model, operation: call.op.name, ...call.attribution };
+    const maxOut = call.op.maxOutput?.read(call.body);
+    const images = imageRequest(call.op, call.body);
+    const characters = call.op.name === 'text_to_speech' ? String(call.body.input ?? '').length : undefined;
+    const audioSeconds = typeof call.body._file_bytes === 'number' ? call.body._file_bytes / 4000 : undefined;
+    const tier = typeof call.body.service_tier === 'string' ? call.body.service_tier : undefined;
+    const amount = worstCaseCost(price, { operation: call.op.name, inputTokens, maxOutputTokens: maxOut, images, characters, audioSeconds, serviceTier: tier });
+    const estimate: CallEstimate = { facts, amount };
+    if (call.op.maxOutput) {
+      estimate.maxOutputWithin = (budget) => maxOutputTokensWithin(price, budget, inputTokens, tier);
+      estimate.withMaxOutput = (tokens) => this.estimate({ ...call, body: call.op.maxOutput!.write(call.body, tokens) });
+    }
+    estimate.withModel = (model) => this.estimate({ ...call, model, body: { ...call.body, model } });
+    return estimate;
+  }
+
+  /** The actual cost of a finished call, from the provider's usage and the price table. */
+  costOf(rec: CallRecord): CallCost {
+    const model = rec.responseModel || this.pricingModel(rec.provider, rec.requestModel);
+    const { price, known } = this.priceFor(rec.provider, model, rec.requestModel);
+    const body = rec.requestBody;
+    const cost = computeCost(price, {
+      provider: rec.provider,
+      operation: rec.operation,
+      usage: rec.usage,
+      serviceTier: rec.serviceTier,
+      images: rec.usage.inputTokens === undefined ? imageRequest(undefined, body, rec.usage.images) : undefined,
+      characters: rec.operation === 'text_to_speech' ? String(body.input ?? '').length : undefined,
+    });
+    return { pico: cost.pico, estimated: rec.usageEstimated || !known, priceModel: price.model };
+  }
+
+  /** Azure requests name a deployment, not a model: map it when the config says how. */
+  private pricingModel(provider: ProviderName, model: string | undefined): string | undefined {
+    if (provider === PROVIDER.AZURE && model && this.config.azure_deployments[model]) return this.config.azure_deployments[model];
+    return model;
+  }
+
+  /** A price, never silently free: unknown models are priced as the provider's most expensive one. */
+  private priceFor(provider: ProviderName, model: string | undefined, fallbackModel?: string): { price: ModelPrice; known: boolean } {
+    const hit = this.prices.lookup(provider, model) ?? (fallbackModel ? this.prices.lookup(provider, this.pricingModel(provider, fallbackModel)) : undefined);
+    if (hit) return { price: hit.price, known: true };
+    const name = model ?? '(none)';
+    const key = `${provider}/${name}`;
+    this.metrics.unknownPrice({ [ATTR.PROVIDER_NAME]: provider, [ATTR.REQUEST_MODEL]: name });
+    if (!this.warnedUnknown.has(key)) {
+      this.warnedUnknown.add(key);
+      diag.warn(`llm-governor: no price for ${key}; costing it as ${provider}'s most expensive model and flagging the cost as estimated (add it under "prices" in the config)`);
+    }
+    return { price: this.prices.mostExpensive(provider), known: false };
+  }
+
+  private onStoreAvailability(up: boolean, err?: Error): void {
+    this.metrics.setStoreAvailable(up);
+    if (up) {
+      diag.warn('llm-governor: budget store reachable again; settling what was pending');
+      this.engine?.retryPending();
+    } else {
+      diag.warn(`llm-governor: budget store unreachable (${err?.message ?? 'unknown error'}); failing ${this.config.store_failure_mode}`);
+    }
+  }
+
+  private async refreshStates(): Promise<void> {
+    if (!this.engine || !this.store) return;
+    const known = this.metrics.known();
+    const now = this.now();
+    const keys = known.map((k) => budgetKey(k.def, { provider: PROVIDER.OPENAI, operation: 'chat', ...(k.def.per ? { [k.def.per]: k.value } : {}) }, now));
+    try {
+      const states = await this.store.states(keys.map((k) => k.key), now);
+      this.metrics.updateStates(known.map((k) => k.def), keys.map((k) => k.value), keys.map((k) => k.key), states);
+    } catch {
+      /* reported through availability */
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    await this.store?.close().catch(() => undefined);
+  }
+}
+
+/** Input tokens of a request, counted locally: the text plus the chat framing. */
+export function estimateInputTokens(op: Operation, body: Body): number {
+  const messages = Array.isArray(body.messages) ? body.messages.length : 0;
+  const framing = messages ? messages * TOKENS_PER_MESSAGE + REPLY_PRIMING_TOKENS : 0;
+  return countTokens(op.inputText(body)) + framing;
+}
+
+function imageRequest(op: Operation | undefined, body: Body, count?: number) {
+  if (op && op.name !== 'image_generation' && op.name !== 'image_edit') return undefined;
+  if (!op && count === undefined) return undefined;
+  return {
+    count: count ?? (typeof body.n === 'number' ? body.n : Number(body.n ?? 1)),
+    size: typeof body.size === 'string' ? body.size : undefined,
+    quality: typeof body.quality === 'string' ? body.quality : undefined,
+  };
+}

@@ -1,0 +1,127 @@
+import type { Attributes, Counter, Meter } from '@opentelemetry/api';
+import { ATTR, GOVERNOR_METRIC, REJECT_REASON } from '../semconv';
+import { BoundedLabels } from '../util/bounded-labels';
+import type { BudgetDefinition } from './budgets';
+import { picoToUsd, type Pico } from './money';
+import type { BudgetKey, BudgetState } from './stores/types';
+
+interface Snapshot {
+  def: BudgetDefinition;
+  value?: string;
+  limit: Pico;
+  state: BudgetState;
+  windowEndMs: number;
+  rolling: boolean;
+}
+
+/**
+ * Cost and budget instruments. Budget gauges read the last state this process saw of each
+ * budget (and, for `per:` budgets, of its first `label_limit` values); a shared store's state is
+ * refreshed by the governor.
+ */
+export class CostMetrics {
+  private readonly cost: Counter;
+  private readonly unknown: Counter;
+  private readonly rejected: Counter;
+  private readonly crossings: Counter;
+  private readonly exceededAllowed: Counter;
+  private readonly storeErrors: Counter;
+  private readonly snapshots = new Map<string, Snapshot>();
+  private readonly perValues = new Map<string, BoundedLabels>();
+  private storeAvailable = 1;
+  readonly tenants: BoundedLabels;
+  readonly users: BoundedLabels;
+  readonly features: BoundedLabels;
+
+  constructor(meter: Meter, private readonly labelLimit: number, private readonly now: () => number) {
+    this.tenants = new BoundedLabels(labelLimit);
+    this.users = new BoundedLabels(labelLimit);
+    this.features = new BoundedLabels(labelLimit);
+    this.cost = meter.createCounter(GOVERNOR_METRIC.COST, { description: 'Cost of LLM calls, from the provider usage and the price table', unit: 'USD' });
+    this.unknown = meter.createCounter(GOVERNOR_METRIC.PRICING_UNKNOWN, { description: 'Calls to a model with no known price (priced as the provider\'s most expensive model)' });
+    this.rejected = meter.createCounter(GOVERNOR_METRIC.REQUESTS_REJECTED, { description: 'Calls refused before anything was sent upstream' });
+    this.crossings = meter.createCounter(GOVERNOR_METRIC.BUDGET_THRESHOLD_CROSSINGS, { description: 'Budget soft thresholds crossed, once per window' });
+    this.exceededAllowed = meter.createCounter(GOVERNOR_METRIC.BUDGET_EXCEEDED_ALLOWED, { description: 'Calls let through over an alert_only budget' });
+    this.storeErrors = meter.createCounter(GOVERNOR_METRIC.BUDGET_STORE_ERRORS, { description: 'Budget store operations that failed (store unreachable)' });
+
+    const gauge = (name: string, description: string, unit: string, read: (s: Snapshot) => number) => {
+      meter.createObservableGauge(name, { description, unit }).addCallback((result) => {
+        for (const s of this.snapshots.values()) result.observe(read(s), this.budgetAttributes(s));
+      });
+    };
+    gauge(GOVERNOR_METRIC.BUDGET_LIMIT, 'Budget limit', 'USD', (s) => picoToUsd(s.limit));
+    gauge(GOVERNOR_METRIC.BUDGET_SPENT, 'Spent in the current window', 'USD', (s) => picoToUsd(s.state.spent));
+    gauge(GOVERNOR_METRIC.BUDGET_RESERVED, 'Held by calls in flight', 'USD', (s) => picoToUsd(s.state.reserved));
+    gauge(GOVERNOR_METRIC.BUDGET_UTILIZATION, 'Spent / limit', '1', (s) => s.state.spent / s.limit);
+    gauge(GOVERNOR_METRIC.BUDGET_WINDOW_REMAINING, 'Seconds until the window resets', 's', (s) => (s.rolling ? 0 : Math.max(0, (s.windowEndMs - this.now()) / 1000)));
+    meter
+      .createObservableGauge(GOVERNOR_METRIC.BUDGET_STORE_AVAILABLE, { description: '1 when the budget store answers, 0 when unreachable' })
+      .addCallback((r) => r.observe(this.storeAvailable));
+  }
+
+  private budgetAttributes(s: Snapshot): Attributes {
+    return s.value !== undefined ? { [ATTR.BUDGET]: s.def.name, [ATTR.BUDGET_KEY]: s.value } : { [ATTR.BUDGET]: s.def.name };
+  }
+
+  recordCost(usd: number, attrs: Attributes): void {
+    if (usd > 0) this.cost.add(usd, attrs);
+  }
+
+  unknownPrice(attrs: Attributes): void {
+    this.unknown.add(1, attrs);
+  }
+
+  rejectedCall(reason: string, budget?: string): void {
+    this.rejected.add(1, budget ? { [ATTR.REJECT_REASON]: reason, [ATTR.BUDGET]: budget } : { [ATTR.REJECT_REASON]: reason });
+  }
+
+  budgetRejected(def: BudgetDefinition): void {
+    this.rejectedCall(REJECT_REASON.BUDGET, def.name);
+  }
+
+  thresholdCrossed(def: BudgetDefinition, threshold: number): void {
+    this.crossings.add(1, { [ATTR.BUDGET]: def.name, [ATTR.THRESHOLD]: String(threshold) });
+  }
+
+  allowedOver(def: BudgetDefinition): void {
+    this.exceededAllowed.add(1, { [ATTR.BUDGET]: def.name });
+  }
+
+  storeError(operation: string): void {
+    this.storeErrors.add(1, { operation });
+  }
+
+  setStoreAvailable(up: boolean): void {
+    this.storeAvailable = up ? 1 : 0;
+  }
+
+  /** Remembers the latest state of each budget (per value), for the gauges. */
+  updateStates(defs: BudgetDefinition[], values: (string | undefined)[], keys: BudgetKey[], states: BudgetState[]): void {
+    defs.forEach((def, i) => {
+      const state = states[i];
+      if (!state) return;
+      const value = values[i];
+      if (value !== undefined) {
+        let bound = this.perValues.get(def.name);
+        if (!bound) this.perValues.set(def.name, (bound = new BoundedLabels(this.labelLimit)));
+        if (bound.label(value) !== value) return; // past the label limit: not exported as a series
+      }
+      this.snapshots.set(`${def.name}\u0000${value ?? ''}`, { def, value, limit: keys[i].limit, state, windowEndMs: keys[i].windowEndMs, rolling: !!keys[i].rolling });
+    });
+  }
+
+  /** The budgets this process knows, for refreshing from a shared store. */
+  known(): { def: BudgetDefinition; value?: string }[] {
+    return [...this.snapshots.values()].map((s) => ({ def: s.def, value: s.value }));
+  }
+
+  /** Budgets with no state yet still show their limit and zero spend. */
+  seed(defs: readonly BudgetDefinition[], keyOf: (def: BudgetDefinition) => BudgetKey): void {
+    for (const def of defs) {
+      if (def.per) continue;
+      const key = keyOf(def);
+      const id = `${def.name}\u0000`;
+      if (!this.snapshots.has(id)) this.snapshots.set(id, { def, limit: key.limit, state: { spent: 0, reserved: 0 }, windowEndMs: key.windowEndMs, rolling: !!key.rolling });
+    }
+  }
+}

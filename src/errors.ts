@@ -1,0 +1,112 @@
+/**
+ * The errors llm-governor raises when it enforces a limit. Each one is a real subclass of the
+ * app's own `OpenAI.APIError` (found from the client, since `require('openai')` and
+ * `import 'openai'` are two copies of the SDK with two `APIError` classes), so the app's existing
+ * `catch (e) { if (e instanceof OpenAI.APIError) … }` handles it, with `status` and `code`.
+ *
+ * The classes exported here (`BudgetExceededError`, …) match any of those subclasses with
+ * `instanceof`, whichever copy of the SDK raised them.
+ */
+
+export type GovernorErrorCode = 'budget_exceeded' | 'budget_unavailable';
+
+const CODE = Symbol.for('llm-governor.error-code');
+
+export interface BudgetExceededDetails {
+  budget: string;
+  /** The per-tenant/user/feature value, for `per:` budgets. */
+  key?: string;
+  limitUsd: number;
+  spentUsd: number;
+  reservedUsd: number;
+  /** What this call would have needed, worst case. */
+  requestedUsd: number;
+  /** When the window resets (ISO 8601). */
+  resetsAt: string;
+}
+
+type ApiErrorCtor = new (status: number | undefined, error: object | undefined, message: string | undefined, headers: unknown) => Error;
+
+const subclasses = new WeakMap<object, Map<GovernorErrorCode, ApiErrorCtor>>();
+
+/** The app's `APIError` class, from a client instance (`OpenAI.APIError` is a static). */
+export function apiErrorClassOf(client: unknown): ApiErrorCtor | undefined {
+  let ctor = (client as { constructor?: unknown })?.constructor as { APIError?: unknown } | undefined;
+  for (let i = 0; ctor && i < 5; i++) {
+    if (typeof ctor.APIError === 'function') return ctor.APIError as ApiErrorCtor;
+    ctor = Object.getPrototypeOf(ctor);
+  }
+  return undefined;
+}
+
+const NAMES: Record<GovernorErrorCode, string> = {
+  budget_exceeded: 'BudgetExceededError',
+  budget_unavailable: 'BudgetUnavailableError',
+};
+
+function subclassFor(base: ApiErrorCtor | undefined, code: GovernorErrorCode): ApiErrorCtor {
+  const key = (base ?? Error) as object;
+  let byCode = subclasses.get(key);
+  if (!byCode) subclasses.set(key, (byCode = new Map()));
+  let cls = byCode.get(code);
+  if (!cls) {
+    const Base = (base ?? (FallbackApiError as unknown as ApiErrorCtor)) as ApiErrorCtor;
+    const named = { [NAMES[code]]: class extends Base {} }[NAMES[code]];
+    byCode.set(code, (cls = named));
+  }
+  return cls;
+}
+
+/** Used only when the SDK's APIError cannot be found (never with a real openai client). */
+class FallbackApiError extends Error {
+  constructor(
+    readonly status: number | undefined,
+    readonly error: { code?: string } | undefined,
+    message: string | undefined,
+    readonly headers: unknown,
+  ) {
+    super(message);
+    (this as { code?: string }).code = error?.code;
+  }
+}
+
+/** Builds the error as the SDK would for an HTTP error: `status`, `error`, `code`, `type`, message. */
+export function governorError(
+  client: unknown,
+  code: GovernorErrorCode,
+  status: number,
+  message: string,
+  details: object,
+): Error & { status: number; code: string; details: object } {
+  const Cls = subclassFor(apiErrorClassOf(client), code);
+  const body = { message, type: code, code, param: null, details };
+  const headers = typeof Headers === 'function' ? new Headers({ 'x-llm-governor': code }) : {};
+  const err = new Cls(status, body, message, headers) as Error & { status: number; code: string; details: object; llmGovernorCode: string };
+  // The SDK's constructor prefixes the status to the message; keep ours readable and exact.
+  Object.defineProperty(err, 'message', { value: `${status} ${message}`, configurable: true, writable: true });
+  err.status = status;
+  err.code = code;
+  err.details = details;
+  Object.defineProperty(err, 'llmGovernorCode', { value: code });
+  Object.defineProperty(err, CODE, { value: code });
+  return err;
+}
+
+function matcher(code: GovernorErrorCode) {
+  return (value: unknown) => !!value && typeof value === 'object' && (value as Record<symbol, unknown>)[CODE] === code;
+}
+
+/** A budget would be exceeded: status 429, code `budget_exceeded`; nothing was sent upstream. */
+export class BudgetExceededError extends Error {
+  declare readonly status: 429;
+  declare readonly code: 'budget_exceeded';
+  declare readonly details: BudgetExceededDetails;
+  static override [Symbol.hasInstance] = matcher('budget_exceeded');
+}
+
+/** The budget store is unreachable and the config says to fail closed: status 503, code `budget_unavailable`. */
+export class BudgetUnavailableError extends Error {
+  declare readonly status: 503;
+  declare readonly code: 'budget_unavailable';
+  static override [Symbol.hasInstance] = matcher('budget_unavailable');
+}
