@@ -31,13 +31,13 @@ async function drain(stream) {
 
 const workloads = [
   () => openai.chat.completions.create({ model: 'gpt-4o-mini', messages: ask(), max_tokens: 120 }),
-  () => openai.chat.completions.create({ model: 'gpt-4o', messages: ask(), stream: true }).then(drain),
-  () => openai.responses.create({ model: 'gpt-4.1-mini', input: ask()[0].content }),
+  () => openai.chat.completions.create({ model: 'gpt-4o', messages: ask(), stream: true, max_tokens: 300 }).then(drain),
+  () => openai.responses.create({ model: 'gpt-4.1-mini', input: ask()[0].content, max_output_tokens: 300 }),
   () => openai.embeddings.create({ model: 'text-embedding-3-small', input: questions }),
-  () => azure.chat.completions.create({ model: 'gpt-4o', messages: ask() }),
-  () => azure.chat.completions.create({ model: 'gpt-4o', messages: ask(), stream: true }).then(drain),
-  () => xai.chat.completions.create({ model: 'grok-3-mini', messages: ask() }),
-  () => xai.chat.completions.create({ model: 'grok-4', messages: ask(), stream: true }).then(drain),
+  () => azure.chat.completions.create({ model: 'gpt-4o', messages: ask(), max_tokens: 300 }),
+  () => azure.chat.completions.create({ model: 'gpt-4o', messages: ask(), stream: true, max_tokens: 300 }).then(drain),
+  () => xai.chat.completions.create({ model: 'grok-3-mini', messages: ask(), max_tokens: 600 }),
+  () => xai.chat.completions.create({ model: 'grok-4', messages: ask(), stream: true, max_tokens: 600 }).then(drain),
 ];
 
 let ok = 0;

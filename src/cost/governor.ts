@@ -43,6 +43,7 @@ export class Governor {
   readonly metrics: CostMetrics;
   private readonly store?: BudgetStore;
   private readonly warnedUnknown = new Set<string>();
+  private readonly warnedOver = new Set<string>();
   private refreshTimer?: NodeJS.Timeout;
 
   constructor(
@@ -64,7 +65,10 @@ export class Governor {
         rejected: (def) => this.metrics.budgetRejected(def),
         exceededAllowed: (def, value) => {
           this.metrics.allowedOver(def);
-          diag.warn(`llm-governor: budget "${def.name}"${value ? ` (${value})` : ''} is exceeded; its action is alert_only, so the call goes through`);
+          const key = `${def.name}\u0000${value ?? ''}`;
+          if (this.warnedOver.has(key)) return;
+          this.warnedOver.add(key);
+          diag.warn(`llm-governor: budget "${def.name}"${value ? ` (${value})` : ''} is exceeded; its action is alert_only, so calls go through (counted in llm_governor_budget_exceeded_allowed_total)`);
         },
         thresholdCrossed: (def, value, threshold, state, windowId) => {
           this.metrics.thresholdCrossed(def, threshold);

@@ -5,10 +5,36 @@
  *   --seconds N    how long the app sends traffic (default 25)
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { startSimulator } from '../simulator/index';
-import { progressBar, renderTable, rowsFromScrape, type Row } from './view';
+import { budgetsFromScrape, progressBar, renderBudgets, renderTable, rowsFromScrape, type BudgetBar, type Row } from './view';
+
+/**
+ * The demo's budgets, sized for its ~25 s of traffic: a daily budget that crosses its soft
+ * thresholds (alert only), an hourly grok-4 budget that blocks, and a gpt-4o budget that
+ * downgrades to gpt-4o-mini. The sample app knows nothing of them: it only sees results and,
+ * for blocked calls, an OpenAI.APIError 429.
+ */
+const DEMO_BUDGETS = `budgets:
+  - name: demo-daily
+    limit_usd: 0.08
+    window: day
+    thresholds: [0.5, 0.8]
+    action: alert_only
+  - name: grok-4-hourly
+    limit_usd: 0.03
+    window: 1h
+    match: { provider: x_ai, model: "grok-4*" }
+    action: block
+  - name: gpt-4o-downgrade
+    limit_usd: 0.01
+    window: day
+    match: { provider: openai, model: gpt-4o }
+    action: { downgrade: gpt-4o-mini }
+`;
 
 const REPO = resolve(__dirname, '../..');
 
@@ -51,9 +77,12 @@ async function main(): Promise<number> {
   const metricsPort = await pickPort(Number(process.env.DEMO_METRICS_PORT ?? 9464));
   const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
 
+  const configDir = mkdtempSync(resolve(tmpdir(), 'llm-governor-demo-'));
+  const configFile = resolve(configDir, 'llm-governor.yaml');
+  writeFileSync(configFile, DEMO_BUDGETS);
   const app = spawn(process.execPath, ['--import', resolve(REPO, 'dist/register.mjs'), resolve(REPO, 'demo/app.mjs')], {
     cwd: REPO,
-    stdio: ['pipe', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'pipe'],
     env: {
       ...process.env,
       OPENAI_API_KEY: 'sk-demo-not-a-real-key-000000000000',
@@ -68,6 +97,7 @@ async function main(): Promise<number> {
       OTEL_LOGS_EXPORTER: process.env.OTEL_LOGS_EXPORTER ?? 'none',
       OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
       OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
+      LLM_GOVERNOR_CONFIG: process.env.LLM_GOVERNOR_CONFIG ?? configFile,
       DEMO_SECONDS: String(seconds),
       DEMO_FOREVER: serve ? '1' : '0',
     },
@@ -90,12 +120,25 @@ async function main(): Promise<number> {
     }
     out = out.slice(out.lastIndexOf('\n') + 1);
   });
+  // The preload's log lines (threshold crossings, warnings) become the view's event list.
+  const events: string[] = [];
+  let err = '';
+  app.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+    const lines = err.split('\n');
+    err = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line.startsWith('llm-governor:')) events.push(line.replace(/^llm-governor: /, ''));
+      else if (line.trim()) process.stderr.write(line + '\n');
+    }
+  });
   const exited = new Promise<number>((r) => app.on('close', (code) => r(code ?? 1)));
 
   console.log(`llm-governor demo: sample app under the preload → simulator at ${sim.url}`);
   console.log(`metrics: ${metricsUrl}${serve ? '  (--serve: Ctrl-C to stop)' : ''}\n`);
   const started = Date.now();
   let rows: Row[] = [];
+  let bars: BudgetBar[] = [];
   let lastPrint = 0;
   const render = (final: boolean) => {
     const elapsed = (Date.now() - started) / 1000;
@@ -103,12 +146,15 @@ async function main(): Promise<number> {
     const errors = rows.reduce((a, r) => a + r.errors, 0);
     const tin = rows.reduce((a, r) => a + r.inputTokens, 0);
     const tout = rows.reduce((a, r) => a + r.outputTokens, 0);
-    const head = `${serve ? `${Math.round(elapsed)} s` : progressBar(elapsed / seconds)}  calls ${calls}  errors ${errors}  tokens ${tin} in / ${tout} out`;
+    const spend = rows.reduce((a, r) => a + r.costUsd, 0);
+    const head = `${serve ? `${Math.round(elapsed)} s` : progressBar(elapsed / seconds)}  calls ${calls}  errors ${errors}  tokens ${tin} in / ${tout} out  spend $${spend.toFixed(4)}`;
+    const recent = events.slice(-5).map((e) => `  • ${e}`).join('\n');
+    const body = `${renderTable(rows)}\n\nbudgets\n${renderBudgets(bars)}\n\nevents\n${recent || '  (none yet)'}`;
     if (tty && !final) {
-      process.stdout.write(`\x1b[s\x1b[J${head}\n\n${renderTable(rows)}\n\x1b[u`);
+      process.stdout.write(`\x1b[s\x1b[J${head}\n\n${body}\n\x1b[u`);
     } else if (final || Date.now() - lastPrint > 5000) {
       lastPrint = Date.now();
-      console.log(final ? `\n${renderTable(rows)}\n` : head);
+      console.log(final ? `\n${head}\n\n${body}\n` : head);
     }
   };
 
@@ -119,12 +165,18 @@ async function main(): Promise<number> {
   while (!ready && !stopping) {
     await new Promise((r) => setTimeout(r, 1000));
     const text = await scrape(metricsUrl);
-    if (text) rows = rowsFromScrape(text);
+    if (text) {
+      rows = rowsFromScrape(text);
+      bars = budgetsFromScrape(text);
+    }
     render(false);
     if (app.exitCode !== null) break;
   }
   const finalText = await scrape(metricsUrl);
-  if (finalText) rows = rowsFromScrape(finalText);
+  if (finalText) {
+    rows = rowsFromScrape(finalText);
+    bars = budgetsFromScrape(finalText);
+  }
   app.stdin.end();
   if (stopping) app.kill('SIGTERM');
   const code = await exited;
@@ -135,6 +187,9 @@ async function main(): Promise<number> {
   const providers = new Set(rows.filter((r) => r.calls > 0).map((r) => r.provider));
   const calls = rows.reduce((a, r) => a + r.calls, 0);
   console.log(`summary: ${calls} calls recorded by /metrics over ${providers.size} providers (${[...providers].join(', ')}); app saw ${appSummary?.ok ?? '?'} ok, ${appSummary?.failed ?? '?'} failed; app exit code ${code}`);
+  const blocked = bars.reduce((a, b) => a + b.rejected, 0);
+  const crossings = bars.reduce((a, b) => a + b.crossings, 0);
+  console.log(`budgets: ${crossings} threshold crossing(s), ${blocked} call(s) blocked before reaching the provider`);
   const healthy = code === 0 && (stopping || ['openai', 'azure.ai.openai', 'x_ai'].every((p) => providers.has(p)));
   if (!healthy) console.log('demo: FAILED (expected calls from all three providers and a clean exit)');
   return healthy ? 0 : 1;

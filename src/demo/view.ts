@@ -9,6 +9,43 @@ export interface Row {
   outputTokens: number;
   p95Seconds?: number;
   ttfcP95Seconds?: number;
+  costUsd: number;
+}
+
+export interface BudgetBar {
+  budget: string;
+  limitUsd: number;
+  spentUsd: number;
+  rejected: number;
+  crossings: number;
+}
+
+/** Budget gauges, rejections and threshold crossings from the scrape. */
+export function budgetsFromScrape(text: string): BudgetBar[] {
+  const bars = new Map<string, BudgetBar>();
+  const bar = (name: string) => {
+    let b = bars.get(name);
+    if (!b) bars.set(name, (b = { budget: name, limitUsd: 0, spentUsd: 0, rejected: 0, crossings: 0 }));
+    return b;
+  };
+  for (const s of parsePrometheusText(text)) {
+    const name = s.labels.llm_governor_budget;
+    if (!name) continue;
+    if (s.name === 'llm_governor_budget_limit') bar(name).limitUsd = s.value;
+    else if (s.name === 'llm_governor_budget_spent') bar(name).spentUsd = s.value;
+    else if (s.name === 'llm_governor_requests_rejected_total') bar(name).rejected += s.value;
+    else if (s.name === 'llm_governor_budget_threshold_crossings_total') bar(name).crossings += s.value;
+  }
+  return [...bars.values()].filter((b) => b.limitUsd > 0);
+}
+
+export function renderBudgets(bars: BudgetBar[]): string {
+  return bars
+    .map((b) => {
+      const f = b.spentUsd / b.limitUsd;
+      return `${b.budget.padEnd(16)} ${progressBar(f, 24)}  $${b.spentUsd.toFixed(4)} of $${b.limitUsd}  crossings ${b.crossings}  blocked ${b.rejected}`;
+    })
+    .join('\n');
 }
 
 const key = (l: Record<string, string>) => `${l.gen_ai_provider_name}\u0000${l.gen_ai_request_model}`;
@@ -20,7 +57,7 @@ export function rowsFromScrape(text: string): Row[] {
   const row = (l: Record<string, string>) => {
     const k = key(l);
     let r = rows.get(k);
-    if (!r) rows.set(k, (r = { provider: l.gen_ai_provider_name ?? '?', model: l.gen_ai_request_model ?? '?', calls: 0, errors: 0, inputTokens: 0, outputTokens: 0 }));
+    if (!r) rows.set(k, (r = { provider: l.gen_ai_provider_name ?? '?', model: l.gen_ai_request_model ?? '?', calls: 0, errors: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 }));
     return r;
   };
   for (const s of samples) {
@@ -28,6 +65,8 @@ export function rowsFromScrape(text: string): Row[] {
       const r = row(s.labels);
       r.calls += s.value;
       if (s.labels.error_type) r.errors += s.value;
+    } else if (s.name === 'llm_governor_cost_total') {
+      row(s.labels).costUsd += s.value;
     } else if (s.name === 'gen_ai_client_token_usage_sum') {
       const r = row(s.labels);
       if (s.labels.gen_ai_token_type === 'input') r.inputTokens += s.value;
@@ -48,8 +87,8 @@ export function rowsFromScrape(text: string): Row[] {
 const ms = (s?: number) => (s === undefined ? '-' : `${Math.round(s * 1000)} ms`);
 
 export function renderTable(rows: Row[]): string {
-  const header = ['provider', 'model', 'calls', 'errors', 'tokens in', 'tokens out', 'p95', 'p95 first chunk'];
-  const body = rows.map((r) => [r.provider, r.model, String(r.calls), String(r.errors), String(r.inputTokens), String(r.outputTokens), ms(r.p95Seconds), ms(r.ttfcP95Seconds)]);
+  const header = ['provider', 'model', 'calls', 'errors', 'tokens in', 'tokens out', 'spend $', 'p95', 'p95 first chunk'];
+  const body = rows.map((r) => [r.provider, r.model, String(r.calls), String(r.errors), String(r.inputTokens), String(r.outputTokens), r.costUsd.toFixed(5), ms(r.p95Seconds), ms(r.ttfcP95Seconds)]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...body.map(line)].join('\n');
