@@ -5,3 +5,6 @@ export { loadConfig, ConfigError, type LoadedConfig, type ConfigProblem } from '
 export { configSchema, type GovernorConfig } from './config/schema';
 export { detectProvider, type ProviderInfo } from './providers/detect';
 export * as semconv from './semconv';
+export { withAttributes, type Attribution } from './attribution';
+export { BudgetExceededError, BudgetUnavailableError, type BudgetExceededDetails } from './errors';
+export { PriceTable } from './cost/prices';

@@ -6,6 +6,7 @@
  */
 import { ConfigError, loadConfig } from './config/load';
 import { onProcessEnd } from './exit-hooks';
+import { PriceTable } from './cost/prices';
 import { warmTokenizer } from './cost/tokens';
 import { installDiagLogger } from './diag-logger';
 import { LlmGovernorInstrumentation } from './instrumentation/instrumentation';
@@ -29,9 +30,10 @@ function register(): void {
   const startOwnSdk = config.sdk === 'on' || (config.sdk === 'auto' && !hasGlobalTracerProvider());
   const sdk = startOwnSdk ? startSdk({ instrumentations: [instrumentation], serviceName: config.service_name }) : undefined;
   setState({ loaded, instrumentation, sdk });
-  // Load the tokenizer now, at start-up, so that no call pays for it later.
+  // Load the tokenizer and the price table now, at start-up, so that no call pays for them later.
   setImmediate(() => {
     try {
+      PriceTable.bundled();
       warmTokenizer();
     } catch {
       /* estimates fall back to a character count */
