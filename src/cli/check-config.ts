@@ -10,7 +10,7 @@ export function checkConfig(env: NodeJS.ProcessEnv = process.env, write = (s: st
   write(`llm-governor configuration${file ? ` (file: ${file})` : ` (no ${ENV_CONFIG_FILE} file)`}\n\n`);
   const rows = Object.entries(config).map(([key, value]) => {
     const binding = ENV_BINDINGS.find((b) => b.key === key);
-    return [key, JSON.stringify(value), origins[key] ?? 'default', binding ? binding.env.join(' | ') : '(file only)'];
+    return [key, JSON.stringify(redacted(key, value)), origins[key] ?? 'default', binding ? binding.env.join(' | ') : '(file only)'];
   });
   const header = ['setting', 'value', 'from', 'environment variables'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -25,4 +25,11 @@ export function checkConfig(env: NodeJS.ProcessEnv = process.env, write = (s: st
   }
   write('\nOK\n');
   return 0;
+}
+
+/** Secrets never reach the terminal: a Redis URL's password, the user-hash salt. */
+function redacted(key: string, value: unknown): unknown {
+  if (key === 'redis_url' && typeof value === 'string') return value.replace(/\/\/([^@/]*):[^@/]*@/, '//$1:***@');
+  if (key === 'user_hash_salt' && value) return '***';
+  return value;
 }

@@ -4,6 +4,8 @@ import { configSchema, type GovernorConfig } from './schema';
 import { ENV_BINDINGS, ENV_CONFIG_FILE } from './sources';
 
 const DROPPED = Symbol('dropped');
+/** Settings whose value is never echoed in a message. */
+const SECRET_KEYS = new Set(['redis_url', 'user_hash_salt']);
 
 export interface ConfigProblem {
   /** The environment variable, or `LLM_GOVERNOR_CONFIG (<file>): <key path>`. */
@@ -79,7 +81,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
       }
       const where = origins[key]?.startsWith(ENV_CONFIG_FILE) ? `${origins[key]}: ${issue.path.join('.')}` : origins[key] ?? key;
       const got = issue.path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string | number, unknown>)[k as string] : undefined), raw);
-      problems.push({ source: where, message: `${issue.message} (got ${JSON.stringify(got)})` });
+      const shown = SECRET_KEYS.has(key) ? 'a value not shown, it may hold a secret' : JSON.stringify(got);
+      problems.push({ source: where, message: `${issue.message} (got ${shown})` });
       // In a list (budgets), drop only the entry that is wrong; elsewhere the whole setting.
       const list = raw[key];
       if (Array.isArray(list) && typeof issue.path[1] === 'number') {
