@@ -8,7 +8,7 @@
  * `instanceof`, whichever copy of the SDK raised them.
  */
 
-export type GovernorErrorCode = 'budget_exceeded' | 'budget_unavailable';
+export type GovernorErrorCode = 'budget_exceeded' | 'budget_unavailable' | 'circuit_open';
 
 const CODE = Symbol.for('llm-governor.error-code');
 
@@ -42,6 +42,7 @@ export function apiErrorClassOf(client: unknown): ApiErrorCtor | undefined {
 const NAMES: Record<GovernorErrorCode, string> = {
   budget_exceeded: 'BudgetExceededError',
   budget_unavailable: 'BudgetUnavailableError',
+  circuit_open: 'CircuitOpenError',
 };
 
 function subclassFor(base: ApiErrorCtor | undefined, code: GovernorErrorCode): ApiErrorCtor {
@@ -109,4 +110,12 @@ export class BudgetUnavailableError extends Error {
   declare readonly status: 503;
   declare readonly code: 'budget_unavailable';
   static override [Symbol.hasInstance] = matcher('budget_unavailable');
+}
+
+/** The provider's circuit breaker is open: status 503, code `circuit_open`; nothing was sent. */
+export class CircuitOpenError extends Error {
+  declare readonly status: 503;
+  declare readonly code: 'circuit_open';
+  declare readonly details: { breaker: string; nextTrialAt: string };
+  static override [Symbol.hasInstance] = matcher('circuit_open');
 }

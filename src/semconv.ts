@@ -123,10 +123,12 @@ export const GOVERNOR_METRIC = {
   BUDGET_STORE_ERRORS: 'llm_governor.budget.store.errors',
   BUDGET_STORE_AVAILABLE: 'llm_governor.budget.store.available',
   REQUESTS_REJECTED: 'llm_governor.requests.rejected',
+  BREAKER_STATE: 'llm_governor.breaker.state',
+  BREAKER_TRANSITIONS: 'llm_governor.breaker.transitions',
 } as const;
 
 /** `reason` values of `llm_governor.requests.rejected`. */
-export const REJECT_REASON = { BUDGET: 'budget', BUDGET_UNAVAILABLE: 'budget_unavailable' } as const;
+export const REJECT_REASON = { BUDGET: 'budget', BUDGET_UNAVAILABLE: 'budget_unavailable', CIRCUIT_OPEN: 'circuit_open' } as const;
 
 /** Bucket boundaries the conventions advise. */
 export const BUCKETS = {

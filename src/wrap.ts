@@ -2,6 +2,9 @@ import { metrics, trace } from '@opentelemetry/api';
 import { loadConfig } from './config/load';
 import type { GovernorConfig } from './config/schema';
 import { Governor } from './cost/governor';
+import type { Breakers } from './guards/breaker';
+import { breakersFrom } from './instrumentation/instrumentation';
+import { REJECT_REASON } from './semconv';
 import type { Call, Runtime } from './instrumentation/call';
 import { GenAiMetrics } from './instrumentation/metrics';
 import { patchClientMethods } from './instrumentation/patch';
@@ -16,6 +19,7 @@ function runtime(): Runtime {
     const s = shared;
     let meterMetrics: GenAiMetrics | undefined;
     let governor: Governor | undefined;
+    let breakers: Breakers | undefined;
     s.runtime = {
       config: s.config,
       get tracer() {
@@ -27,6 +31,11 @@ function runtime(): Runtime {
       },
       get governor() {
         return (governor ??= new Governor(s.config, metrics.getMeter(INSTRUMENTATION_NAME)));
+      },
+      get breakers() {
+        if (!s.config.breaker_enabled) return undefined;
+        const g = this.governor;
+        return (breakers ??= breakersFrom(s.config, metrics.getMeter(INSTRUMENTATION_NAME), () => g?.metrics.rejectedCall(REJECT_REASON.CIRCUIT_OPEN)));
       },
       open: s.open,
     };

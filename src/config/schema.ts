@@ -116,6 +116,17 @@ export const configSchema = z
     user_hash_salt: z.string().default(''),
     /** Metric label values per attribution dimension before the rest become `other`. */
     label_limit: num(z.number({ error: 'expected a whole number' }).int().min(1).max(1000)).default(20),
+    // ── resilience ────────────────────────────────────────────────────────────────────────
+    /** One circuit breaker per provider, model and server; `false` turns them off. */
+    breaker_enabled: bool.default(true),
+    /** Failures (within the rolling window) before a breaker opens. */
+    breaker_failures: num(z.number({ error: 'expected a whole number of failures' }).int().min(1).max(10_000)).default(5),
+    /** Seconds a breaker stays open before one trial call goes through. */
+    breaker_reset_seconds: num(z.number({ error: 'expected a number of seconds' }).positive('expected a number of seconds above 0').max(86_400)).default(30),
+    /** Error percentage above which a breaker opens, once `breaker_failures` calls were seen. */
+    breaker_error_percentage: num(z.number({ error: 'expected a percentage' }).min(1).max(100)).default(50),
+    /** The rolling window of the breaker statistics, in seconds. */
+    breaker_rolling_window_seconds: num(z.number({ error: 'expected a number of seconds' }).positive().max(86_400)).default(60),
     /** Shutdown: how long to wait for exporters to flush on exit, in milliseconds. */
     flush_timeout_ms: num(z.number({ error: 'expected a number of milliseconds' }).int().min(0).max(60_000)).default(2_000),
   })

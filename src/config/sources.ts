@@ -21,6 +21,9 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { key: 'store_failure_mode', env: ['LLM_GOVERNOR_STORE_FAILURE_MODE'] },
   { key: 'reservation_ttl_seconds', env: ['LLM_GOVERNOR_RESERVATION_TTL_SECONDS'] },
   { key: 'user_hash_salt', env: ['LLM_GOVERNOR_USER_HASH_SALT'] },
+  { key: 'breaker_enabled', env: ['LLM_GOVERNOR_BREAKER_ENABLED'] },
+  { key: 'breaker_failures', env: ['LLM_GOVERNOR_BREAKER_FAILURES', 'OPENAI_CIRCUIT_BREAKER_FAILURES'] },
+  { key: 'breaker_reset_seconds', env: ['LLM_GOVERNOR_BREAKER_RESET_SECONDS', 'OPENAI_CIRCUIT_BREAKER_TIMEOUT'] },
 ];
 
 export const ENV_CONFIG_FILE = 'LLM_GOVERNOR_CONFIG';

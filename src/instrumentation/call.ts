@@ -4,6 +4,7 @@ import type { GovernorConfig } from '../config/schema';
 import type { Admission } from '../cost/engine';
 import type { CallCost, Governor } from '../cost/governor';
 import { picoToUsd } from '../cost/money';
+import { isBreakerFailure, type Breakers, type BreakerTicket } from '../guards/breaker';
 import { countTokens, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE } from '../cost/tokens';
 import type { ProviderInfo } from '../providers/detect';
 import { ATTR, EVENT, EVENT_ATTR, PROVIDER } from '../semconv';
@@ -22,6 +23,8 @@ export interface Runtime {
   readonly open: Set<Call>;
   /** Cost and budgets; absent only where no meter exists yet. */
   readonly governor?: Governor;
+  /** Circuit breakers, one per provider, model and server. */
+  readonly breakers?: Breakers;
 }
 
 /** How a call ended, beyond success or failure. */
@@ -51,6 +54,8 @@ export class Call {
   private holders = 0;
   private attribution: Attribution = {};
   private admission?: Admission;
+  private ticket?: BreakerTicket;
+  private failure?: unknown;
 
   constructor(
     private readonly rt: Runtime,
@@ -89,6 +94,13 @@ export class Call {
       // A limit we enforce rejects here, inside the SDK's own promise: nothing is sent.
       this.admission = await this.admit(governor, body ?? this.rec.requestBody);
       if (plain && body) body = this.applyAdmission(body, this.admission);
+    }
+    // The breaker last: a call our budgets refuse never counts for or against the provider.
+    const breakers = this.rt.breakers;
+    if (breakers) {
+      const model = (body?.model as string | undefined) ?? this.rec.requestModel ?? '';
+      const server = this.provider.serverAddress;
+      this.ticket = breakers.admit({ id: `${this.provider.name}|${model}|${server ?? ''}|${this.provider.serverPort ?? ''}`, provider: this.provider.name, model, server }, this.client);
     }
     return body && body !== opts.body ? ({ ...opts, body } as O) : opts;
   }
@@ -227,6 +239,7 @@ export class Call {
     safely(() => {
       if (this.finished) return;
       this.rec.errorType = errorType(error);
+      this.failure = error;
       const status = (error as { status?: unknown })?.status;
       if (typeof status === 'number') this.rec.httpStatus = status;
       this.span.recordException(sanitizedException(error));
@@ -267,6 +280,7 @@ export class Call {
     if (billed) safely(() => this.estimateMissingUsage());
     const cost = billed ? safely(() => this.rt.governor?.costOf(this.rec)) : undefined;
     safely(() => this.rt.governor?.settle(this.admission, cost));
+    safely(() => this.ticket?.settle(outcome === 'error' && isBreakerFailure(this.failure)));
     const durationSeconds = (performance.now() - this.rec.startTime) / 1000;
     this.span.setAttributes(endAttributes(this.rec));
     if (cost) safely(() => this.recordCost(cost));

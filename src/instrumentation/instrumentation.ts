@@ -2,6 +2,8 @@ import { InstrumentationBase, InstrumentationNodeModuleDefinition, type Instrume
 import { loadConfig } from '../config/load';
 import type { GovernorConfig } from '../config/schema';
 import { Governor } from '../cost/governor';
+import { Breakers } from '../guards/breaker';
+import { REJECT_REASON } from '../semconv';
 import { INSTRUMENTATION_NAME } from '../semconv';
 import type { Call, Runtime } from './call';
 import { GenAiMetrics } from './metrics';
@@ -24,6 +26,7 @@ export class LlmGovernorInstrumentation extends InstrumentationBase<LlmGovernorI
   private runtime?: Runtime;
   private genAiMetrics?: GenAiMetrics;
   private costGovernor?: Governor;
+  private breakers?: Breakers;
   private readonly open = new Set<Call>();
   private warnedVersions = new Set<string>();
   private readonly governor: GovernorConfig;
@@ -87,8 +90,10 @@ export class LlmGovernorInstrumentation extends InstrumentationBase<LlmGovernorI
       // Budgets live as long as the process: created once, on first use, with the meter in place.
       this.costGovernor ??= new Governor(this.governor, this.meter);
       const governor = this.costGovernor;
+      if (this.governor.breaker_enabled) this.breakers ??= breakersFrom(this.governor, this.meter, () => governor.metrics.rejectedCall(REJECT_REASON.CIRCUIT_OPEN));
       this.runtime = {
         governor,
+        breakers: this.breakers,
         config: this.governor,
         // The tracer provider can be set after start-up (setTracerProvider): always ask.
         get tracer() {
@@ -107,4 +112,19 @@ export class LlmGovernorInstrumentation extends InstrumentationBase<LlmGovernorI
     this.warnedVersions.add(v);
     this._diag.warn(`openai ${v} is outside the tested range (>=4.20 <8): instrumenting it anyway; please report problems`);
   }
+}
+
+/** Breakers from the config's settings. */
+export function breakersFrom(config: GovernorConfig, meter: import('@opentelemetry/api').Meter, onReject: () => void): Breakers {
+  return new Breakers(
+    {
+      failures: config.breaker_failures,
+      resetMs: config.breaker_reset_seconds * 1000,
+      errorPercentage: config.breaker_error_percentage,
+      rollingWindowMs: config.breaker_rolling_window_seconds * 1000,
+    },
+    meter,
+    Date.now,
+    onReject,
+  );
 }
