@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { diag } from '@opentelemetry/api';
 import { governorError, type BudgetExceededDetails } from '../errors';
 import { appliesTo, budgetKey, type BudgetDefinition, type CallFacts } from './budgets';
 import { picoToUsd, type Pico } from './money';
@@ -208,8 +207,4 @@ export class BudgetEngine {
 
 function fmt(usd: number): string {
   return usd >= 1 ? usd.toFixed(2) : usd.toPrecision(3);
-}
-
-export function logStoreError(operation: string, err: unknown): void {
-  diag.warn(`llm-governor: budget store ${operation} failed`, (err as Error)?.message ?? err);
 }

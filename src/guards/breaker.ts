@@ -1,5 +1,6 @@
 import type { Meter } from '@opentelemetry/api';
 import CircuitBreaker from 'opossum';
+import type { GovernorConfig } from '../config/schema';
 import { governorError } from '../errors';
 import { ATTR, GOVERNOR_METRIC } from '../semconv';
 
@@ -139,3 +140,18 @@ export class Breakers {
 }
 
 const PROVIDER_FAILURE = new Error('provider failure');
+
+/** Breakers from the config's settings; `onReject` counts each call refused while open. */
+export function breakersFrom(config: GovernorConfig, meter: Meter, onReject: () => void): Breakers {
+  return new Breakers(
+    {
+      failures: config.breaker_failures,
+      resetMs: config.breaker_reset_seconds * 1000,
+      errorPercentage: config.breaker_error_percentage,
+      rollingWindowMs: config.breaker_rolling_window_seconds * 1000,
+    },
+    meter,
+    Date.now,
+    onReject,
+  );
+}

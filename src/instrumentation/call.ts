@@ -1,4 +1,4 @@
-import { context, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { resolveAttribution, type Attribution } from '../attribution';
 import type { GovernorConfig } from '../config/schema';
 import type { Admission } from '../cost/engine';
@@ -387,4 +387,3 @@ function plainFields(body: object): Body {
   return body as Body;
 }
 
-export const activeContext = () => context.active();

@@ -2,7 +2,7 @@ import { InstrumentationBase, InstrumentationNodeModuleDefinition, type Instrume
 import { loadConfig } from '../config/load';
 import type { GovernorConfig } from '../config/schema';
 import { Governor } from '../cost/governor';
-import { Breakers } from '../guards/breaker';
+import { breakersFrom, type Breakers } from '../guards/breaker';
 import { REJECT_REASON } from '../semconv';
 import { INSTRUMENTATION_NAME } from '../semconv';
 import type { Call, Runtime } from './call';
@@ -112,19 +112,4 @@ export class LlmGovernorInstrumentation extends InstrumentationBase<LlmGovernorI
     this.warnedVersions.add(v);
     this._diag.warn(`openai ${v} is outside the tested range (>=4.20 <8): instrumenting it anyway; please report problems`);
   }
-}
-
-/** Breakers from the config's settings. */
-export function breakersFrom(config: GovernorConfig, meter: import('@opentelemetry/api').Meter, onReject: () => void): Breakers {
-  return new Breakers(
-    {
-      failures: config.breaker_failures,
-      resetMs: config.breaker_reset_seconds * 1000,
-      errorPercentage: config.breaker_error_percentage,
-      rollingWindowMs: config.breaker_rolling_window_seconds * 1000,
-    },
-    meter,
-    Date.now,
-    onReject,
-  );
 }
