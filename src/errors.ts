@@ -8,7 +8,7 @@
  * `instanceof`, whichever copy of the SDK raised them.
  */
 
-export type GovernorErrorCode = 'budget_exceeded' | 'budget_unavailable' | 'circuit_open';
+export type GovernorErrorCode = 'budget_exceeded' | 'budget_unavailable' | 'circuit_open' | 'rate_limited' | 'content_blocked';
 
 const CODE = Symbol.for('llm-governor.error-code');
 
@@ -39,11 +39,36 @@ export function apiErrorClassOf(client: unknown): ApiErrorCtor | undefined {
   return undefined;
 }
 
+/**
+ * A failure that is not yet an SDK error (a stream cut off mid-body gives undici's
+ * `TypeError: terminated`), as the SDK's own `APIConnectionError`, with the original as `cause`:
+ * so every error the app sees from a call is an `APIError`. SDK errors and aborts pass unchanged.
+ */
+export function asSdkError(client: unknown, error: unknown): unknown {
+  const ctor = (client as { constructor?: Record<string, any> })?.constructor;
+  let c: Record<string, any> | undefined = ctor;
+  for (let i = 0; c && i < 5; i++, c = Object.getPrototypeOf(c)) {
+    const { OpenAIError, APIConnectionError } = c;
+    if (typeof OpenAIError !== 'function' || typeof APIConnectionError !== 'function') continue;
+    if (error instanceof OpenAIError || (error as { name?: string })?.name === 'AbortError') return error;
+    const message = `Connection error: the response ended before it was complete (${(error as Error)?.message ?? String(error)})`;
+    return new APIConnectionError({ message, cause: error instanceof Error ? error : undefined });
+  }
+  return error;
+}
+
 const NAMES: Record<GovernorErrorCode, string> = {
   budget_exceeded: 'BudgetExceededError',
   budget_unavailable: 'BudgetUnavailableError',
   circuit_open: 'CircuitOpenError',
+  rate_limited: 'RateLimitExceededError',
+  content_blocked: 'ContentBlockedError',
 };
+
+/** Is this one of our codes (from the `x-llm-governor` header of a refusal made at send time)? */
+export function isGovernorErrorCode(value: unknown): value is GovernorErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(NAMES, value);
+}
 
 function subclassFor(base: ApiErrorCtor | undefined, code: GovernorErrorCode): ApiErrorCtor {
   const key = (base ?? Error) as object;
@@ -118,4 +143,20 @@ export class CircuitOpenError extends Error {
   declare readonly code: 'circuit_open';
   declare readonly details: { breaker: string; nextTrialAt: string };
   static override [Symbol.hasInstance] = matcher('circuit_open');
+}
+
+/** The client-side rate limit held the call longer than its maximum wait: status 429, code `rate_limited`; nothing was sent. */
+export class RateLimitExceededError extends Error {
+  declare readonly status: 429;
+  declare readonly code: 'rate_limited';
+  declare readonly details: { limiter: string; waitedMs: number; retryAfterMs?: number };
+  static override [Symbol.hasInstance] = matcher('rate_limited');
+}
+
+/** The moderation guard flagged the content: status 400, code `content_blocked`; nothing was sent. */
+export class ContentBlockedError extends Error {
+  declare readonly status: 400;
+  declare readonly code: 'content_blocked';
+  declare readonly details: { source: 'moderation' | 'rule'; categories: string[] };
+  static override [Symbol.hasInstance] = matcher('content_blocked');
 }

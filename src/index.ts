@@ -6,5 +6,5 @@ export { configSchema, type GovernorConfig } from './config/schema';
 export { detectProvider, type ProviderInfo } from './providers/detect';
 export * as semconv from './semconv';
 export { withAttributes, type Attribution } from './attribution';
-export { BudgetExceededError, BudgetUnavailableError, type BudgetExceededDetails } from './errors';
+export { BudgetExceededError, BudgetUnavailableError, CircuitOpenError, RateLimitExceededError, ContentBlockedError, type BudgetExceededDetails } from './errors';
 export { PriceTable } from './cost/prices';

@@ -63,6 +63,22 @@ export const ATTR = {
   BUDGET_RESERVED_USD: 'llm_governor.budget.reserved_usd',
   BUDGET_STORE_UNAVAILABLE: 'llm_governor.budget.store_unavailable',
   SERVED_MODEL: 'llm_governor.served.model',
+  SERVED_PROVIDER: 'llm_governor.served.provider',
+  FALLBACK_FROM: 'llm_governor.fallback.from',
+  RETRIES: 'llm_governor.retries',
+  CACHE_HIT: 'llm_governor.cache.hit',
+  CACHE_SAVED_USD: 'llm_governor.cache.saved_usd',
+  RATE_LIMIT_WAIT_MS: 'llm_governor.rate_limit.wait_ms',
+  MODERATION_FLAGGED: 'llm_governor.moderation.flagged',
+  /** Label of `llm_governor.breaker.transitions` and `llm_governor.fallbacks`. */
+  FROM: 'from',
+  TO: 'to',
+  /** Label of `llm_governor.ratelimit.remaining`: `requests` or `tokens`. */
+  KIND: 'kind',
+  /** Label of `llm_governor.cache.requests`: `hit` or `miss`. */
+  RESULT: 'result',
+  /** Label of `llm_governor.moderation.flagged`: the category or rule. */
+  CATEGORY: 'category',
   REJECT_REASON: 'reason',
   THRESHOLD: 'threshold',
 } as const;
@@ -93,6 +109,7 @@ export const TOKEN_TYPE = { INPUT: 'input', OUTPUT: 'output' } as const;
 
 export const EVENT = {
   RETRY_ATTEMPT: 'llm_governor.attempt',
+  FALLBACK: 'llm_governor.fallback',
   CONTENT: 'gen_ai.client.inference.operation.details',
 } as const;
 
@@ -125,10 +142,23 @@ export const GOVERNOR_METRIC = {
   REQUESTS_REJECTED: 'llm_governor.requests.rejected',
   BREAKER_STATE: 'llm_governor.breaker.state',
   BREAKER_TRANSITIONS: 'llm_governor.breaker.transitions',
+  FALLBACKS: 'llm_governor.fallbacks',
+  RETRIES: 'llm_governor.retries',
+  RATELIMIT_REMAINING: 'llm_governor.ratelimit.remaining',
+  RATELIMIT_WAIT: 'llm_governor.ratelimit.wait',
+  CACHE_REQUESTS: 'llm_governor.cache.requests',
+  CACHE_SAVED: 'llm_governor.cache.saved',
+  MODERATION_FLAGGED: 'llm_governor.moderation.flagged',
 } as const;
 
 /** `reason` values of `llm_governor.requests.rejected`. */
-export const REJECT_REASON = { BUDGET: 'budget', BUDGET_UNAVAILABLE: 'budget_unavailable', CIRCUIT_OPEN: 'circuit_open' } as const;
+export const REJECT_REASON = {
+  BUDGET: 'budget',
+  BUDGET_UNAVAILABLE: 'budget_unavailable',
+  CIRCUIT_OPEN: 'circuit_open',
+  RATE_LIMITED: 'rate_limited',
+  CONTENT: 'content',
+} as const;
 
 /** Bucket boundaries the conventions advise. */
 export const BUCKETS = {

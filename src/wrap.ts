@@ -2,8 +2,7 @@ import { metrics, trace } from '@opentelemetry/api';
 import { loadConfig } from './config/load';
 import type { GovernorConfig } from './config/schema';
 import { Governor } from './cost/governor';
-import { breakersFrom, type Breakers } from './guards/breaker';
-import { REJECT_REASON } from './semconv';
+import { createGuards, type Guards } from './guards';
 import type { Call, Runtime } from './instrumentation/call';
 import { GenAiMetrics } from './instrumentation/metrics';
 import { patchClientMethods } from './instrumentation/patch';
@@ -18,7 +17,7 @@ function runtime(): Runtime {
     const s = shared;
     let meterMetrics: GenAiMetrics | undefined;
     let governor: Governor | undefined;
-    let breakers: Breakers | undefined;
+    let guards: Guards | undefined;
     s.runtime = {
       config: s.config,
       get tracer() {
@@ -31,10 +30,8 @@ function runtime(): Runtime {
       get governor() {
         return (governor ??= new Governor(s.config, metrics.getMeter(INSTRUMENTATION_NAME)));
       },
-      get breakers() {
-        if (!s.config.breaker_enabled) return undefined;
-        const g = this.governor;
-        return (breakers ??= breakersFrom(s.config, metrics.getMeter(INSTRUMENTATION_NAME), () => g?.metrics.rejectedCall(REJECT_REASON.CIRCUIT_OPEN)));
+      get guards() {
+        return (guards ??= createGuards(s.config, metrics.getMeter(INSTRUMENTATION_NAME)));
       },
       open: s.open,
     };

@@ -76,6 +76,48 @@ const priceOverride = z
   })
   .strict();
 
+/** A provider and a model (Azure: the deployment name). Without a model: every model, or the same one. */
+const target = z
+  .object({
+    provider: providerName,
+    model: z.string().min(1, 'expected a model or deployment name').optional(),
+    /** Backups only: the base URL, instead of the provider's standard environment variable. */
+    base_url: z.string().regex(/^https?:\/\//, 'expected an http:// or https:// URL').optional(),
+  })
+  .strict();
+
+const fallbackSchema = z
+  .object({ primary: target, backups: z.array(target).min(1, 'expected at least one backup') })
+  .strict();
+export type FallbackConfig = z.infer<typeof fallbackSchema>;
+export type TargetConfig = z.infer<typeof target>;
+
+const rateLimitSchema = z
+  .object({
+    provider: z.string().min(1).optional(),
+    model: GLOB.optional(),
+    rpm: z.number({ error: 'expected a whole number of requests per minute' }).int().positive().optional(),
+    tpm: z.number({ error: 'expected a whole number of tokens per minute' }).int().positive().optional(),
+  })
+  .strict();
+export type RateLimitConfig = z.infer<typeof rateLimitSchema>;
+
+const moderationRuleSchema = z
+  .object({
+    name: z.string().min(1, 'expected a rule name'),
+    pattern: z.string().refine((p) => {
+      try {
+        new RegExp(p);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'expected a valid regular expression'),
+    flags: z.string().regex(/^[imsu]*$/, 'expected regex flags among i, m, s, u').default('i'),
+  })
+  .strict();
+export type ModerationRuleConfig = z.infer<typeof moderationRuleSchema>;
+
 /**
  * The whole configuration. Environment variables and the optional config file
  * (`LLM_GOVERNOR_CONFIG`, JSON or YAML) both feed this one schema; see `sources.ts`.
@@ -127,6 +169,46 @@ export const configSchema = z
     breaker_error_percentage: num(z.number({ error: 'expected a percentage' }).min(1).max(100)).default(50),
     /** The rolling window of the breaker statistics, in seconds. */
     breaker_rolling_window_seconds: num(z.number({ error: 'expected a number of seconds' }).positive().max(86_400)).default(60),
+    /**
+     * Retries per call, in one loop (ours: the SDK's own loop is then set to 0). Unset: the
+     * client's `maxRetries` (the SDK's default is 2). A call's own `maxRetries` option wins.
+     */
+    max_retries: num(z.number({ error: 'expected a whole number of retries' }).int().min(0).max(20)).optional(),
+    /** Per-attempt timeout in seconds; unset: the client's. A call's own `timeout` option wins. */
+    timeout_seconds: num(z.number({ error: 'expected a number of seconds' }).positive('expected a number of seconds above 0').max(3_600)).optional(),
+    /** Longest backoff between two attempts, in seconds (exponential from 0.5 s, with jitter). */
+    retry_max_delay_seconds: num(z.number({ error: 'expected a number of seconds' }).min(0).max(600)).default(8),
+    /** The longest `retry-after` we honour, in seconds; a longer one is treated as not retryable now. */
+    retry_after_max_seconds: num(z.number({ error: 'expected a number of seconds' }).min(0).max(3_600)).default(60),
+    /** Fallback chains: a primary (provider and model or Azure deployment) to ordered backups. */
+    fallbacks: z.array(fallbackSchema).default([]),
+    /** Requests per minute, per provider and model (client-side). */
+    rate_limit_rpm: num(z.number({ error: 'expected a whole number of requests per minute' }).int().positive('expected a whole number above 0')).optional(),
+    /** Tokens per minute, per provider and model (input estimate plus requested output). */
+    rate_limit_tpm: num(z.number({ error: 'expected a whole number of tokens per minute' }).int().positive('expected a whole number above 0')).optional(),
+    /** Per provider/model limits; the first matching entry wins over the defaults above. */
+    rate_limits: z.array(rateLimitSchema).default([]),
+    /** Longest wait in the rate limiter's queue before failing with `rate_limited`, in seconds. */
+    rate_limit_max_wait_seconds: num(z.number({ error: 'expected a number of seconds' }).min(0).max(3_600)).default(30),
+    /** Respond from the cache for identical requests (opt-in; per call: header `x-llm-governor-cache: on|off`). */
+    cache_enabled: bool.default(false),
+    cache_ttl_seconds: num(z.number({ error: 'expected a number of seconds' }).int().positive().max(31_536_000)).default(86_400),
+    /** Entries kept by the in-memory cache (least recently used go first). */
+    cache_max_entries: num(z.number({ error: 'expected a whole number of entries' }).int().positive().max(10_000_000)).default(1_000),
+    /** Where cached responses live: `auto` is Redis when `redis_url` is set, else memory. */
+    cache_store: z.enum(['auto', 'memory', 'redis'], { error: 'expected auto, memory or redis' }).default('auto'),
+    /** Check user content with the provider's moderation endpoint before sending. */
+    moderation_endpoint: bool.default(false),
+    moderation_model: z.string().min(1).default('omni-moderation-latest'),
+    /** Moderation categories that block (default: any flagged category). */
+    moderation_categories: z.preprocess(
+      (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+      z.array(z.string().min(1)),
+    ).optional(),
+    /** Regex rules over user content; a match blocks the call, naming the rule. */
+    moderation_rules: z.array(moderationRuleSchema).default([]),
+    /** When the moderation endpoint cannot be reached: `open` sends the call, `closed` blocks it. */
+    moderation_failure_mode: z.enum(['open', 'closed'], { error: 'expected open or closed' }).default('open'),
     /** Shutdown: how long to wait for exporters to flush on exit, in milliseconds. */
     flush_timeout_ms: num(z.number({ error: 'expected a number of milliseconds' }).int().min(0).max(60_000)).default(2_000),
   })

@@ -24,6 +24,21 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { key: 'breaker_enabled', env: ['LLM_GOVERNOR_BREAKER_ENABLED'] },
   { key: 'breaker_failures', env: ['LLM_GOVERNOR_BREAKER_FAILURES', 'OPENAI_CIRCUIT_BREAKER_FAILURES'] },
   { key: 'breaker_reset_seconds', env: ['LLM_GOVERNOR_BREAKER_RESET_SECONDS', 'OPENAI_CIRCUIT_BREAKER_TIMEOUT'] },
+  { key: 'max_retries', env: ['LLM_GOVERNOR_MAX_RETRIES', 'OPENAI_MAX_RETRIES'] },
+  { key: 'timeout_seconds', env: ['LLM_GOVERNOR_TIMEOUT_SECONDS', 'OPENAI_TIMEOUT_SECONDS'] },
+  { key: 'retry_max_delay_seconds', env: ['LLM_GOVERNOR_RETRY_MAX_DELAY_SECONDS'] },
+  { key: 'retry_after_max_seconds', env: ['LLM_GOVERNOR_RETRY_AFTER_MAX_SECONDS'] },
+  { key: 'rate_limit_rpm', env: ['LLM_GOVERNOR_RATE_LIMIT_RPM', 'OPENAI_RATE_LIMIT_RPM'] },
+  { key: 'rate_limit_tpm', env: ['LLM_GOVERNOR_RATE_LIMIT_TPM', 'OPENAI_RATE_LIMIT_TPM'] },
+  { key: 'rate_limit_max_wait_seconds', env: ['LLM_GOVERNOR_RATE_LIMIT_MAX_WAIT_SECONDS'] },
+  { key: 'cache_enabled', env: ['LLM_GOVERNOR_CACHE', 'LLM_GOVERNOR_CACHE_ENABLED'] },
+  { key: 'cache_ttl_seconds', env: ['LLM_GOVERNOR_CACHE_TTL_SECONDS'] },
+  { key: 'cache_max_entries', env: ['LLM_GOVERNOR_CACHE_MAX_ENTRIES'] },
+  { key: 'cache_store', env: ['LLM_GOVERNOR_CACHE_STORE'] },
+  { key: 'moderation_endpoint', env: ['LLM_GOVERNOR_MODERATION_ENDPOINT'] },
+  { key: 'moderation_model', env: ['LLM_GOVERNOR_MODERATION_MODEL'] },
+  { key: 'moderation_categories', env: ['LLM_GOVERNOR_MODERATION_CATEGORIES'] },
+  { key: 'moderation_failure_mode', env: ['LLM_GOVERNOR_MODERATION_FAILURE_MODE'] },
 ];
 
 export const ENV_CONFIG_FILE = 'LLM_GOVERNOR_CONFIG';

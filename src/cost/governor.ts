@@ -129,11 +129,14 @@ export class Governor {
 
   /** The actual cost of a finished call, from the provider's usage and the price table. */
   costOf(rec: CallRecord): CallCost {
-    const model = rec.responseModel || this.pricingModel(rec.provider, rec.requestModel);
-    const { price, known } = this.priceFor(rec.provider, model, rec.requestModel);
+    // What served is what is charged: the backup after a fallback.
+    const provider = rec.servedProvider ?? rec.provider;
+    const requested = rec.servedModel ?? rec.requestModel;
+    const model = rec.responseModel || this.pricingModel(provider, requested);
+    const { price, known } = this.priceFor(provider, model, requested);
     const body = rec.requestBody;
     const cost = computeCost(price, {
-      provider: rec.provider,
+      provider,
       operation: rec.operation,
       usage: rec.usage,
       serviceTier: rec.serviceTier,

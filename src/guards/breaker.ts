@@ -66,7 +66,6 @@ export class Breakers {
     private readonly settings: BreakerSettings,
     meter: Meter,
     private readonly now: () => number = Date.now,
-    private readonly onReject: () => void = () => undefined,
   ) {
     const transitions = meter.createCounter(GOVERNOR_METRIC.BREAKER_TRANSITIONS, { description: 'Circuit breaker state changes' });
     this.transition = (entry, to) => {
@@ -107,6 +106,24 @@ export class Breakers {
     return e;
   }
 
+  /** True while the breaker is open (not half-open): a call would be refused at once. */
+  isOpen(key: BreakerKey): boolean {
+    return this.entries.get(key.id)?.state === 'open';
+  }
+
+  /** The CircuitOpenError for this breaker (an APIError 503 `circuit_open`), saying when the next trial is. */
+  refusal(key: BreakerKey, client: unknown): Error {
+    const e = this.entry(key);
+    const nextTrial = new Date(e.openedAt + this.settings.resetMs).toISOString();
+    return governorError(
+      client,
+      'circuit_open',
+      503,
+      `llm-governor: the circuit breaker for ${key.provider} ${key.model} is open after repeated failures; nothing was sent. The next trial call is allowed at ${nextTrial}`,
+      { breaker: key.id, nextTrialAt: nextTrial },
+    );
+  }
+
   /** Admits a call, or throws CircuitOpenError (an APIError 503 `circuit_open`) and nothing is sent. */
   admit(key: BreakerKey, client: unknown): BreakerTicket {
     const e = this.entry(key);
@@ -117,17 +134,7 @@ export class Breakers {
     // opossum runs the action synchronously inside fire() when (and only when) it admits the call.
     const gate = { admitted: false, enter: () => ((gate.admitted = true), work) };
     void e.breaker.fire(gate).catch(() => undefined);
-    if (!gate.admitted) {
-      this.onReject();
-      const nextTrial = new Date(e.openedAt + this.settings.resetMs).toISOString();
-      throw governorError(
-        client,
-        'circuit_open',
-        503,
-        `llm-governor: the circuit breaker for ${key.provider} ${key.model} is open after repeated failures; nothing was sent. The next trial call is allowed at ${nextTrial}`,
-        { breaker: key.id, nextTrialAt: nextTrial },
-      );
-    }
+    if (!gate.admitted) throw this.refusal(key, client);
     let done = false;
     return {
       settle: (failure) => {
@@ -141,8 +148,8 @@ export class Breakers {
 
 const PROVIDER_FAILURE = new Error('provider failure');
 
-/** Breakers from the config's settings; `onReject` counts each call refused while open. */
-export function breakersFrom(config: GovernorConfig, meter: Meter, onReject: () => void): Breakers {
+/** Breakers from the config's settings. */
+export function breakersFrom(config: GovernorConfig, meter: Meter): Breakers {
   return new Breakers(
     {
       failures: config.breaker_failures,
@@ -151,7 +158,5 @@ export function breakersFrom(config: GovernorConfig, meter: Meter, onReject: () 
       rollingWindowMs: config.breaker_rolling_window_seconds * 1000,
     },
     meter,
-    Date.now,
-    onReject,
   );
 }

@@ -1,18 +1,26 @@
-import { SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { resolveAttribution, type Attribution } from '../attribution';
 import type { GovernorConfig } from '../config/schema';
 import type { Admission } from '../cost/engine';
 import type { CallCost, Governor } from '../cost/governor';
 import { picoToUsd } from '../cost/money';
-import { isBreakerFailure, type Breakers, type BreakerTicket } from '../guards/breaker';
+import { asSdkError, governorError } from '../errors';
+import { isBreakerFailure, type BreakerKey, type BreakerTicket } from '../guards/breaker';
+import type { CachedResponse } from '../guards/cache';
+import { cacheKey } from '../guards/cache';
+import { backupsFor, buildBackupRequest, type BuiltRequest, type ClientClasses, type Target } from '../guards/fallback';
+import type { Guards } from '../guards';
+import { RateLimitWaitExceeded, type RateLimitPermit } from '../guards/rate-limit';
+import { isRetryableStatus, retryDelayMs, sleep } from '../guards/retry';
 import { countTokens, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE } from '../cost/tokens';
 import type { ProviderInfo } from '../providers/detect';
-import { ATTR, EVENT, EVENT_ATTR, PROVIDER } from '../semconv';
+import { ATTR, EVENT, EVENT_ATTR, PROVIDER, REJECT_REASON } from '../semconv';
 import type { GenAiMetrics } from './metrics';
 import type { Body, Operation } from './operations';
 import { newRecord, type CallRecord } from './record';
 import { endAttributes, startAttributes } from './span-attributes';
 import { safely } from './safely';
+import { cacheableHeaders, isAbort, isJsonAnswer, refusalOf, refusalResponse, replayResponse, withBody, type Refusal } from './wire';
 
 /** What every call shares: set up once by the instrumentation. */
 export interface Runtime {
@@ -23,8 +31,30 @@ export interface Runtime {
   readonly open: Set<Call>;
   /** Cost and budgets; absent only where no meter exists yet. */
   readonly governor?: Governor;
-  /** Circuit breakers, one per provider, model and server. */
-  readonly breakers?: Breakers;
+  /** Breakers, rate limits, cache, moderation and fallbacks; absent only where no meter exists yet. */
+  readonly guards?: Guards;
+}
+
+/** What the transport hook hands to the send step: the SDK's request for this attempt. */
+export interface SendRequest {
+  url: string;
+  init: RequestInit & { signal?: AbortSignal | null; body?: unknown };
+  /** The per-attempt timeout the SDK computed. */
+  ms: number;
+  controller: AbortController;
+  /** The SDK's own fetchWithTimeout, unwrapped, bound to the client given. */
+  fetch: (client: unknown, url: string, init: RequestInit, ms: number, controller: AbortController) => Promise<Response>;
+}
+
+/** One HTTP attempt's result, as the retry and fallback policy sees it. */
+interface Attempt {
+  /** A 2xx answer with a sound body: the call is served. */
+  ok: boolean;
+  response?: Response;
+  error?: unknown;
+  retryable: boolean;
+  /** Why it failed, for the retry and fallback counters: the status, or the error type. */
+  reason?: string;
 }
 
 /** How a call ended, beyond success or failure. */
@@ -33,15 +63,21 @@ export type Outcome = 'completed' | 'broken' | 'aborted' | 'error' | 'unread' | 
 /**
  * One logical call, from `client.post()` to its last byte. The whole lifecycle is here:
  *
- *   before  → attribute the call, prepare the request (ask streams for usage), estimate its
- *             worst-case cost and reserve it on every matching budget (or cap, downgrade, block)
- *   send    → (the SDK sends, retrying as it is configured; each attempt is a span event)
- *   after   → read usage from the result or the stream (estimate only if none), price it,
- *             commit it to the budgets and release the rest, record span and metrics — once
+ *   before  → attribute the call; prepare the request (ask streams for usage); moderate the
+ *             user's content; answer from the cache, or estimate the worst-case cost and reserve
+ *             it on every matching budget (or cap, downgrade, block)
+ *   send    → for each target (the app's provider, then its configured backups): wait for the
+ *             rate limit, pass the breaker, send; retry what is retryable with backoff, then fall
+ *             back; each attempt is a span event. Exactly one retry loop: ours (the SDK's is set
+ *             to 0) for JSON requests, the SDK's for uploads, which we cannot re-send
+ *   after   → read usage from the result or the stream (estimate only if none), price what
+ *             served, commit it to the budgets and release the rest, settle the breaker, record
+ *             span and metrics — once
  *
  * Every operation and provider goes through this one class; operations only say how to read
- * their request and result (see `operations/`). Every method is safe: a fault in telemetry is
- * swallowed and never reaches the app.
+ * their request and result (see `operations/`), guards only answer questions (see `guards/`).
+ * Every method is safe: a fault in telemetry is swallowed and never reaches the app; a limit we
+ * enforce reaches it as one of our `APIError` subclasses, through the SDK's own promise.
  */
 export class Call {
   readonly rec: CallRecord;
@@ -55,7 +91,17 @@ export class Call {
   private attribution: Attribution = {};
   private admission?: Admission;
   private ticket?: BreakerTicket;
+  private permit?: RateLimitPermit;
   private failure?: unknown;
+  /** The body as sent (after our changes), for backups and the cache. */
+  private sentBody?: Body;
+  /** True when our loop retries and falls back (a JSON body we can send again). */
+  private ownsRetries = false;
+  private maxRetries = 0;
+  private cacheKey?: string;
+  private cached?: CachedResponse;
+  private tokenEstimate?: number;
+  private served?: Target;
 
   constructor(
     private readonly rt: Runtime,
@@ -64,6 +110,8 @@ export class Call {
     body: Body | undefined,
     private readonly parent: Context,
     private readonly client?: unknown,
+    private readonly path = '',
+    private readonly classes?: ClientClasses,
   ) {
     this.rec = newRecord(op.name, provider.name, body ?? {});
     this.rec.serverAddress = provider.serverAddress;
@@ -81,33 +129,38 @@ export class Call {
 
   /**
    * Resolves the request options the SDK will send. Runs inside the SDK's own promise, so a
-   * rejection here (a limit we enforce, from later stages) surfaces through the SDK's APIPromise.
+   * rejection here (a limit we enforce) surfaces through the SDK's APIPromise and nothing is sent.
    * Never mutates the caller's params: a changed body is a copy.
    */
-  async before<O extends { body?: unknown }>(optsInput: O | Promise<O>): Promise<O> {
+  async before<O extends { body?: unknown; maxRetries?: number; timeout?: number; headers?: unknown }>(optsInput: O | Promise<O>): Promise<O> {
     const opts = await optsInput;
     safely(() => this.attribute(opts?.body));
     const plain = isPlainBody(opts?.body);
     let body = plain ? safely(() => this.prepare(opts.body as Body)) ?? (opts.body as Body) : undefined;
+    const guards = this.rt.guards;
+    if (plain && guards?.moderation) await this.moderate(opts.body as Body);
+    if (plain && guards?.cache && this.cacheWanted(opts.headers)) await this.lookUpCache(opts.body as Body);
     const governor = this.rt.governor;
-    if (governor?.budgetsActive) {
-      // A limit we enforce rejects here, inside the SDK's own promise: nothing is sent.
-      this.admission = await this.admit(governor, body ?? this.rec.requestBody);
+    if (!this.cached && governor?.budgetsActive) {
+      this.admission = await this.admit(governor, body ?? this.rec.requestBody, this.provider.name, this.rec.requestModel);
       if (plain && body) body = this.applyAdmission(body, this.admission);
     }
-    // The breaker last: a call our budgets refuse never counts for or against the provider.
-    const breakers = this.rt.breakers;
-    if (breakers) {
-      const model = (body?.model as string | undefined) ?? this.rec.requestModel ?? '';
-      const server = this.provider.serverAddress;
-      this.ticket = breakers.admit({ id: `${this.provider.name}|${model}|${server ?? ''}|${this.provider.serverPort ?? ''}`, provider: this.provider.name, model, server }, this.client);
+    this.sentBody = body;
+    const out: Record<string, unknown> = body && body !== opts.body ? { ...opts, body } : { ...opts };
+    if (plain) {
+      // One retry loop: ours. The SDK's own loop gets 0 retries.
+      const clientRetries = (this.client as { maxRetries?: unknown })?.maxRetries;
+      this.maxRetries = opts.maxRetries ?? this.rt.config.max_retries ?? (typeof clientRetries === 'number' ? clientRetries : 2);
+      this.ownsRetries = true;
+      out.maxRetries = 0;
     }
-    return body && body !== opts.body ? ({ ...opts, body } as O) : opts;
+    if (opts.timeout === undefined && this.rt.config.timeout_seconds !== undefined) out.timeout = Math.round(this.rt.config.timeout_seconds * 1000);
+    return out as O;
   }
 
-  private async admit(governor: Governor, body: Body): Promise<Admission | undefined> {
+  private async admit(governor: Governor, body: Body, provider: string, model: string | undefined): Promise<Admission | undefined> {
     try {
-      return await governor.admit({ op: this.op, provider: this.provider.name, model: this.rec.requestModel, body, attribution: this.attribution }, this.client);
+      return await governor.admit({ op: this.op, provider: provider as ProviderInfo['name'], model, body, attribution: this.attribution }, this.client);
     } catch (err) {
       if ((err as { llmGovernorCode?: string })?.llmGovernorCode) throw err;
       safely(() => {
@@ -130,6 +183,44 @@ export class Call {
     if (admission.reservation) this.span.setAttribute(ATTR.BUDGET_RESERVED_USD, picoToUsd(admission.reservation.amount));
     if (admission.storeUnavailable) this.span.setAttribute(ATTR.BUDGET_STORE_UNAVAILABLE, true);
     return out;
+  }
+
+  /** The moderation guard: flagged user content is refused here, and nothing is sent. */
+  private async moderate(body: Body): Promise<void> {
+    const guard = this.rt.guards!.moderation!;
+    const client = this.client as { moderations?: { create(p: object): Promise<any> } };
+    const verdict = await guard.check(
+      { provider: this.provider.name, model: this.rec.requestModel, operation: this.op.name, path: this.path },
+      body,
+      // The moderation request is a call of its own (a child span), through the same client.
+      (model, input) => context.with(this.ctx, () => client.moderations!.create({ model, input })),
+    );
+    if (!verdict) return;
+    this.span.setAttribute(ATTR.MODERATION_FLAGGED, verdict.categories);
+    this.countRejected(REJECT_REASON.CONTENT);
+    throw governorError(this.client, 'content_blocked', 400, `llm-governor: ${verdict.reason}; nothing was sent`, { source: verdict.source, categories: verdict.categories });
+  }
+
+  /** Per call, the header `x-llm-governor-cache: on|off` overrides the config. */
+  private cacheWanted(headers: unknown): boolean {
+    const v = headerOf(headers, CACHE_HEADER)?.toLowerCase();
+    if (v === 'off' || v === 'false' || v === '0') return false;
+    return true;
+  }
+
+  private async lookUpCache(body: Body): Promise<void> {
+    const cache = this.rt.guards!.cache!;
+    if (this.rec.stream) return; // non-streamed answers only
+    const key = safely(() => cacheKey({ provider: this.provider.name, server: this.provider.serverAddress, path: this.path, body }));
+    if (!key) return;
+    this.cacheKey = key;
+    const hit = await cache.get(key);
+    const attrs = this.identity();
+    cache.countLookup(hit ? 'hit' : 'miss', attrs);
+    if (!hit) return;
+    this.cached = hit;
+    this.rec.cacheHit = true;
+    this.span.setAttribute(ATTR.CACHE_HIT, true);
   }
 
   private attribute(body: unknown): void {
@@ -163,9 +254,223 @@ export class Call {
     return withUsage;
   }
 
-  // ── send: called by the transport hook for each HTTP attempt ─────────────────────────────
+  // ── send: called by the transport hook with the SDK's request ────────────────────────────
 
-  attemptStarted(): void {
+  /**
+   * Sends the call: to the app's own provider first, then to each backup. On each target: wait
+   * for the rate limit, pass the breaker, send; retry what is retryable (backoff honouring
+   * `retry-after`), and fall back once the retries are spent or the breaker is open. Returns
+   * the answer the SDK should see; a refusal of ours is an HTTP answer the SDK turns into our
+   * error. Throws only what the SDK would have seen from fetch (a connection error, a timeout,
+   * the app's own abort).
+   */
+  async send(req: SendRequest): Promise<Response> {
+    if (this.cached) return replayResponse(this.cached);
+    const signal = req.init.signal;
+    const targets = this.targets();
+    let last: Attempt | undefined;
+    let refusal: Refusal | undefined;
+    for (let t = 0; t < targets.length; t++) {
+      const target = targets[t]!;
+      if (t > 0) {
+        const refused = await this.switchTo(target, targets[t - 1]!, refusal ? refusal.code : last?.reason ?? 'failed');
+        if (refused) {
+          refusal = refused;
+          continue;
+        }
+      }
+      const built = target.primary ? { url: req.url, init: req.init } : await this.backupRequest(target, signal);
+      refusal = undefined;
+      for (let retry = 0; retry <= (this.ownsRetries ? this.maxRetries : 0); retry++) {
+        if (retry > 0) {
+          const wait = retryDelayMs(retry, this.retrySettings(), last?.response?.headers);
+          if (wait === undefined) break; // the provider asked for longer than we wait: fall back
+          this.rt.guards?.metrics.retry(target.provider.name, target.model, last?.reason ?? 'failed');
+          if (last?.response) await last.response.body?.cancel().catch(() => undefined);
+          await sleep(wait, signal);
+        }
+        const gate = await this.gate(target, signal);
+        if ('refusal' in gate) {
+          refusal = gate.refusal;
+          break;
+        }
+        last = await this.attempt(target, built, req, retry === 0 && target.primary ? req.controller : new AbortController(), gate.ticket);
+        if (last.ok) return this.accept(target, last.response!);
+        if (!last.retryable) return this.answer(last); // a 4xx: neither retried nor sent elsewhere
+      }
+      if (refusal && refusal.code !== 'circuit_open') break; // rate limited: not a provider failure
+    }
+    if (refusal) {
+      this.countRejected(refusal.code === 'circuit_open' ? REJECT_REASON.CIRCUIT_OPEN : refusal.code === 'rate_limited' ? REJECT_REASON.RATE_LIMITED : REJECT_REASON.BUDGET);
+      if (last?.response && refusal.code === 'circuit_open' && targets.length > 1) return this.answer(last);
+      return refusalResponse(refusal);
+    }
+    return this.answer(last!);
+  }
+
+  /** The app's provider, then (when our loop is in charge) the configured backups. */
+  private targets(): Target[] {
+    const model = (this.sentBody?.model as string | undefined) ?? this.rec.requestModel ?? '';
+    const primary: Target = { provider: this.provider, model, client: this.client, primary: true };
+    const guards = this.rt.guards;
+    if (!this.ownsRetries || !guards || !this.classes || !this.rt.config.fallbacks.length) return [primary];
+    const configs = backupsFor(this.rt.config.fallbacks, this.provider.name, this.rec.requestModel);
+    return configs.length ? [primary, ...guards.backups.targets(configs, model, this.classes)] : [primary];
+  }
+
+  /** Moving on to a backup: counted, on the span, and re-admitted on the budgets that cover it. */
+  private async switchTo(target: Target, from: Target, reason: string): Promise<Refusal | undefined> {
+    const fromName = `${from.provider.name}/${from.model}`;
+    const toName = `${target.provider.name}/${target.model}`;
+    safely(() => {
+      this.rt.guards?.metrics.fallback(fromName, toName, reason);
+      this.span.addEvent(EVENT.FALLBACK, { [ATTR.FROM]: fromName, [ATTR.TO]: toName, [ATTR.REJECT_REASON]: reason });
+    });
+    const governor = this.rt.governor;
+    if (!governor?.budgetsActive || !this.sentBody) return undefined;
+    // Budgets charge what serves: release the primary's reservation, reserve for the backup.
+    const previous = this.admission;
+    this.admission = undefined;
+    safely(() => governor.settle(previous, undefined));
+    try {
+      this.admission = await this.admit(governor, { ...this.sentBody, model: target.model }, target.provider.name, target.model);
+      return undefined;
+    } catch (err) {
+      return refusalOf(err);
+    }
+  }
+
+  private async backupRequest(target: Target, signal: AbortSignal | null | undefined): Promise<BuiltRequest> {
+    let body: Body = { ...this.sentBody!, model: target.model };
+    body = this.applyAdmission(body, this.admission);
+    return buildBackupRequest(target.client, this.path, body, signal);
+  }
+
+  /** The rate limit, then the breaker: a refusal here sends nothing. */
+  private async gate(target: Target, signal: AbortSignal | null | undefined): Promise<{ ticket?: BreakerTicket } | { refusal: Refusal }> {
+    const guards = this.rt.guards;
+    if (!guards) return {};
+    const key = breakerKey(target);
+    const breakers = guards.breakers;
+    if (breakers?.isOpen(key)) return { refusal: this.circuitOpen(key) };
+    {
+      // Also without configured limits: a provider that said "0 remaining" pauses its target.
+      try {
+        const permit = await guards.limiter.acquire({ provider: target.provider.name, model: target.model }, guards.limiter.active ? this.tokens() : 0, signal ?? undefined);
+        this.permit?.settle();
+        this.permit = permit;
+        if (permit.waitedMs > 0) this.span.setAttribute(ATTR.RATE_LIMIT_WAIT_MS, Math.round(permit.waitedMs));
+      } catch (err) {
+        if (!(err instanceof RateLimitWaitExceeded)) throw err; // the app's abort
+        const waited = err as RateLimitWaitExceeded;
+        const message = `llm-governor: the client-side rate limit for ${target.provider.name} ${target.model} held this call for ${Math.round(waited.waitedMs)} ms, its maximum wait; nothing was sent`;
+        return { refusal: { code: 'rate_limited', status: 429, message, details: { limiter: waited.limiter, waitedMs: waited.waitedMs, retryAfterMs: waited.retryAfterMs } } };
+      }
+    }
+    if (!breakers) return {};
+    try {
+      return { ticket: breakers.admit(key, this.client) };
+    } catch (err) {
+      return { refusal: refusalOf(err) ?? this.circuitOpen(key) };
+    }
+  }
+
+  private circuitOpen(key: BreakerKey): Refusal {
+    const r = refusalOf(safely(() => this.rt.guards!.breakers!.refusal(key, this.client)));
+    return r ?? { code: 'circuit_open', status: 503, message: `llm-governor: the circuit breaker for ${key.provider} ${key.model} is open; nothing was sent`, details: { breaker: key.id } };
+  }
+
+  /** One HTTP attempt. A body that was asked for as JSON is read here, so a cut-off or malformed one can be retried. */
+  private async attempt(target: Target, built: BuiltRequest, req: SendRequest, controller: AbortController, ticket: BreakerTicket | undefined): Promise<Attempt> {
+    this.attemptStarted(target);
+    let response: Response | undefined;
+    try {
+      response = await req.fetch(target.client, built.url, built.init, req.ms, controller);
+      const res = response;
+      safely(() => this.rt.guards?.limiter.observe({ provider: target.provider.name, model: target.model }, res.headers));
+      if (response.ok && this.ownsRetries && !this.rec.stream && isJsonAnswer(response)) {
+        const text = await response.text();
+        response = withBody(response, text);
+        JSON.parse(text); // a malformed body throws here: retried like a failed attempt
+      }
+    } catch (err) {
+      this.attemptFinished(response?.status, err);
+      ticket?.settle(!isAbort(built.init.signal) && isBreakerFailure(err));
+      if (isAbort(built.init.signal)) throw err;
+      // Out of attempts with a malformed body: the app sees the answer, and the SDK's own error.
+      return { ok: false, error: err, response: response?.bodyUsed === false ? response : undefined, retryable: true, reason: errorType(err) };
+    }
+    this.attemptFinished(response.status);
+    if (response.ok) {
+      this.ticket = ticket;
+      return { ok: true, response, retryable: false };
+    }
+    ticket?.settle(response.status >= 500 || response.status === 429);
+    return { ok: false, response, retryable: isRetryableStatus(response.status, response.headers), reason: String(response.status) };
+  }
+
+  /** The answer served: note who served it, and keep it for the cache. */
+  private accept(target: Target, response: Response): Response {
+    this.served = target;
+    if (!target.primary) {
+      safely(() => {
+        this.rec.servedProvider = target.provider.name;
+        this.rec.servedModel = target.model;
+        this.rec.serverAddress = target.provider.serverAddress;
+        this.rec.serverPort = target.provider.serverPort;
+        this.span.setAttributes({
+          [ATTR.SERVED_PROVIDER]: target.provider.name,
+          [ATTR.SERVED_MODEL]: target.model,
+          ...(target.provider.serverAddress ? { [ATTR.SERVER_ADDRESS]: target.provider.serverAddress } : {}),
+          ...(target.provider.serverPort ? { [ATTR.SERVER_PORT]: target.provider.serverPort } : {}),
+        });
+      });
+    }
+    const cache = this.rt.guards?.cache;
+    if (cache && this.cacheKey && response.bodyUsed === false && !this.rec.stream && isJsonAnswer(response)) {
+      const key = this.cacheKey;
+      // The body was read whole (withBody): a clone shares nothing with the app's copy.
+      void response
+        .clone()
+        .text()
+        .then((body) => cache.set(key, { status: response.status, headers: cacheableHeaders(response.headers), body }))
+        .catch(() => undefined);
+    }
+    return response;
+  }
+
+  /** The last failure, as the SDK must see it: the answer itself, or the error fetch raised. */
+  private answer(last: Attempt): Response {
+    if (last.response) return last.response;
+    throw last.error;
+  }
+
+  private retrySettings() {
+    return { maxDelayMs: this.rt.config.retry_max_delay_seconds * 1000, retryAfterMaxMs: this.rt.config.retry_after_max_seconds * 1000 };
+  }
+
+  /** The request's tokens for a TPM limit: its input, counted once, plus the output it asks for. */
+  private tokens(): number {
+    if (this.tokenEstimate === undefined) {
+      const body = this.sentBody ?? this.rec.requestBody;
+      const input = safely(() => countTokens(this.op.inputText(body))) ?? 0;
+      const output = safely(() => this.op.maxOutput?.read(body)) ?? 0;
+      this.tokenEstimate = input + output;
+    }
+    return this.tokenEstimate;
+  }
+
+  private countRejected(reason: string): void {
+    safely(() => this.rt.governor?.metrics.rejectedCall(reason));
+  }
+
+  private identity(): Record<string, string> {
+    const attrs: Record<string, string> = { [ATTR.PROVIDER_NAME]: this.provider.name, [ATTR.OPERATION_NAME]: this.op.name };
+    if (this.rec.requestModel) attrs[ATTR.REQUEST_MODEL] = this.rec.requestModel;
+    return attrs;
+  }
+
+  attemptStarted(target?: Target): void {
     safely(() => {
       this.attempts++;
       if (this.attempts > 1) {
@@ -173,6 +478,7 @@ export class Call {
         this.span.addEvent(EVENT.RETRY_ATTEMPT, {
           [EVENT_ATTR.ATTEMPT]: this.attempts,
           ...(wait === undefined ? {} : { [EVENT_ATTR.ATTEMPT_WAIT_MS]: Math.round(wait) }),
+          ...(target && !target.primary ? { [ATTR.SERVED_PROVIDER]: target.provider.name, [ATTR.SERVED_MODEL]: target.model } : {}),
         });
       }
     });
@@ -182,7 +488,7 @@ export class Call {
     safely(() => {
       this.lastAttemptEnd = performance.now();
       if (status !== undefined) this.rec.httpStatus = status;
-      // Only failed attempts that the SDK may retry are worth an event; success ends the call.
+      // Only failed attempts that may be retried are worth an event; success ends the call.
       if (error !== undefined || (status !== undefined && status >= 400)) {
         this.span.addEvent(EVENT.RETRY_ATTEMPT + '.failed', {
           [EVENT_ATTR.ATTEMPT]: this.attempts,
@@ -257,6 +563,11 @@ export class Call {
     });
   }
 
+  /** A failure as an SDK error class (see `asSdkError`); never throws. */
+  asSdkError(error: unknown): unknown {
+    return safely(() => asSdkError(this.client, error)) ?? error;
+  }
+
   addHolder(): void {
     this.holders++;
   }
@@ -276,17 +587,27 @@ export class Call {
     this.finished = true;
     this.rt.open.delete(this);
     // A failed call is billed nothing, unless a stream had already produced output.
-    const billed = outcome !== 'error' || (this.rec.stream && this.rec.chunks > 0);
-    if (billed) safely(() => this.estimateMissingUsage());
-    const cost = billed ? safely(() => this.rt.governor?.costOf(this.rec)) : undefined;
-    safely(() => this.rt.governor?.settle(this.admission, cost));
+    const produced = outcome !== 'error' || (this.rec.stream && this.rec.chunks > 0);
+    if (produced) safely(() => this.estimateMissingUsage());
+    const cost = produced ? safely(() => this.rt.governor?.costOf(this.rec)) : undefined;
+    // A cache hit spent nothing: what it would have cost is counted as saved.
+    const spent = this.cached ? undefined : cost;
+    safely(() => this.rt.governor?.settle(this.admission, spent));
     safely(() => this.ticket?.settle(outcome === 'error' && isBreakerFailure(this.failure)));
+    safely(() => this.permit?.settle(produced ? (this.rec.usage.inputTokens ?? 0) + (this.rec.usage.outputTokens ?? 0) : 0));
     const durationSeconds = (performance.now() - this.rec.startTime) / 1000;
     this.span.setAttributes(endAttributes(this.rec));
-    if (cost) safely(() => this.recordCost(cost));
+    if (spent) safely(() => this.recordCost(spent));
+    if (this.cached && cost) safely(() => this.recordSaved(cost));
     this.span.end();
     this.rt.metrics.record(this.rec, durationSeconds);
     this.rec.outputText.length = 0;
+  }
+
+  private recordSaved(cost: CallCost): void {
+    const usd = picoToUsd(cost.pico);
+    this.span.setAttributes({ [ATTR.COST_USD]: 0, [ATTR.CACHE_SAVED_USD]: usd });
+    this.rt.guards?.cache?.countSaved(usd, this.identity());
   }
 
   private recordCost(cost: CallCost): void {
@@ -295,8 +616,10 @@ export class Call {
     if (cost.estimated) this.span.setAttribute(ATTR.COST_ESTIMATED, true);
     if (cost.priceModel) this.span.setAttribute(ATTR.PRICE_MODEL, cost.priceModel);
     const m = this.rt.governor!.metrics;
-    const attrs: Record<string, string> = { [ATTR.PROVIDER_NAME]: this.rec.provider, [ATTR.OPERATION_NAME]: this.rec.operation };
-    if (this.rec.requestModel) attrs[ATTR.REQUEST_MODEL] = this.rec.requestModel;
+    // Charged to what served: the backup's provider and model after a fallback.
+    const attrs: Record<string, string> = { [ATTR.PROVIDER_NAME]: this.rec.servedProvider ?? this.rec.provider, [ATTR.OPERATION_NAME]: this.rec.operation };
+    const model = this.rec.servedModel ?? this.rec.requestModel;
+    if (model) attrs[ATTR.REQUEST_MODEL] = model;
     if (this.rec.responseModel) attrs[ATTR.RESPONSE_MODEL] = this.rec.responseModel;
     const tenant = m.tenants.label(this.attribution.tenant);
     const user = m.users.label(this.attribution.user);
@@ -327,6 +650,21 @@ export class Call {
 }
 
 const TOKEN_BILLED = new Set<string>(['chat', 'text_completion', 'embeddings']);
+
+/** Per call, `x-llm-governor-cache: on|off` in the request options' headers overrides the config. */
+export const CACHE_HEADER = 'x-llm-governor-cache';
+
+function headerOf(headers: unknown, name: string): string | undefined {
+  if (!headers || typeof headers !== 'object') return undefined;
+  if (typeof (headers as Headers).get === 'function') return (headers as Headers).get(name) ?? undefined;
+  for (const [k, v] of Object.entries(headers as Record<string, unknown>)) if (k.toLowerCase() === name && typeof v === 'string') return v;
+  return undefined;
+}
+
+function breakerKey(target: Target): BreakerKey {
+  const p = target.provider;
+  return { id: `${p.name}|${target.model}|${p.serverAddress ?? ''}|${p.serverPort ?? ''}`, provider: p.name, model: target.model, server: p.serverAddress };
+}
 
 export function spanName(rec: Pick<CallRecord, 'operation' | 'requestModel'>): string {
   return rec.requestModel ? `${rec.operation} ${rec.requestModel}` : rec.operation;

@@ -2,8 +2,7 @@ import { InstrumentationBase, InstrumentationNodeModuleDefinition, type Instrume
 import { loadConfig } from '../config/load';
 import type { GovernorConfig } from '../config/schema';
 import { Governor } from '../cost/governor';
-import { breakersFrom, type Breakers } from '../guards/breaker';
-import { REJECT_REASON } from '../semconv';
+import { closeGuards, createGuards, type Guards } from '../guards';
 import { INSTRUMENTATION_NAME } from '../semconv';
 import type { Call, Runtime } from './call';
 import { GenAiMetrics } from './metrics';
@@ -26,7 +25,7 @@ export class LlmGovernorInstrumentation extends InstrumentationBase<LlmGovernorI
   private runtime?: Runtime;
   private genAiMetrics?: GenAiMetrics;
   private costGovernor?: Governor;
-  private breakers?: Breakers;
+  private guards?: Guards;
   private readonly open = new Set<Call>();
   private warnedVersions = new Set<string>();
   private readonly governor: GovernorConfig;
@@ -67,10 +66,10 @@ export class LlmGovernorInstrumentation extends InstrumentationBase<LlmGovernorI
     for (const call of [...this.open]) call.abandon('incomplete');
   }
 
-  /** Process end: settle open calls, close the budget store. */
+  /** Process end: settle open calls, close the budget store and the guards' connections. */
   async shutdown(): Promise<void> {
     this.endOpenCalls();
-    await this.costGovernor?.shutdown();
+    await Promise.allSettled([this.costGovernor?.shutdown(), closeGuards(this.guards)]);
   }
 
   /** The cost and budget governor (created on first use). */
@@ -90,10 +89,10 @@ export class LlmGovernorInstrumentation extends InstrumentationBase<LlmGovernorI
       // Budgets live as long as the process: created once, on first use, with the meter in place.
       this.costGovernor ??= new Governor(this.governor, this.meter);
       const governor = this.costGovernor;
-      if (this.governor.breaker_enabled) this.breakers ??= breakersFrom(this.governor, this.meter, () => governor.metrics.rejectedCall(REJECT_REASON.CIRCUIT_OPEN));
+      this.guards ??= createGuards(this.governor, this.meter);
       this.runtime = {
         governor,
-        breakers: this.breakers,
+        guards: this.guards,
         config: this.governor,
         // The tracer provider can be set after start-up (setTracerProvider): always ask.
         get tracer() {

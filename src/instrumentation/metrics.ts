@@ -33,6 +33,7 @@ export class GenAiMetrics {
     if (rec.stream && rec.firstChunkTime !== undefined) {
       this.firstChunk.record((rec.firstChunkTime - rec.startTime) / 1000, attrs);
     }
+    if (rec.cacheHit) return; // a cached answer used no tokens
     const { inputTokens, outputTokens } = rec.usage;
     if (inputTokens !== undefined) this.tokens.record(inputTokens, { ...attrs, [ATTR.TOKEN_TYPE]: TOKEN_TYPE.INPUT });
     if (outputTokens !== undefined) this.tokens.record(outputTokens, { ...attrs, [ATTR.TOKEN_TYPE]: TOKEN_TYPE.OUTPUT });

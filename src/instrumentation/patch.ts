@@ -2,8 +2,11 @@ import { context, createContextKey, diag } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { detectProvider, type ProviderInfo } from '../providers/detect';
 import { observeApiPromise } from './api-promise';
-import { Call, type Runtime } from './call';
+import { governorError, isGovernorErrorCode } from '../errors';
+import type { ClientClasses } from '../guards/fallback';
+import { Call, type Runtime, type SendRequest } from './call';
 import { operationForPath } from './operations';
+import { GOVERNOR_HEADER, headerValue } from './wire';
 
 /** The call whose HTTP attempts are running in this async context. */
 const CALL_KEY = createContextKey('llm-governor.call');
@@ -21,13 +24,16 @@ interface ClientLike {
  *   moderations, legacy completions) and every helper built on them goes through it. The SDK
  *   accepts a *promise* of options there, so the `before` step runs inside the SDK's own
  *   APIPromise, which is returned to the app unchanged.
- * - `fetchWithTimeout(...)`: one call per HTTP attempt, so the SDK's retries become span events.
+ * - `fetchWithTimeout(...)`: the SDK's HTTP exchange, handed to the call's `send` step, which
+ *   owns the attempts (retries, rate limit, breaker, fallback, cache).
+ * - `makeStatusError(...)`: turns a refusal of ours (an answer marked `x-llm-governor`) into our
+ *   `APIError` subclass, through the SDK's own error path.
  */
 export function patchClientClass(exports: any, getRuntime: () => Runtime | undefined, providerOverrides: () => Record<string, any>): boolean {
   const OpenAI = pickClientClass(exports);
   if (!OpenAI) return false;
   const AzureOpenAI = typeof exports?.AzureOpenAI === 'function' ? exports.AzureOpenAI : undefined;
-  return patchClientMethods(OpenAI.prototype, getRuntime, providerOverrides, AzureOpenAI);
+  return patchClientMethods(OpenAI.prototype, getRuntime, providerOverrides, { OpenAI, AzureOpenAI });
 }
 
 /**
@@ -38,12 +44,14 @@ export function patchClientMethods(
   target: object,
   getRuntime: () => Runtime | undefined,
   providerOverrides: () => Record<string, any>,
-  AzureOpenAI?: new (...a: any[]) => any,
+  classes?: ClientClasses,
 ): boolean {
   const proto = target as Record<string | symbol, any>;
   if (Object.prototype.hasOwnProperty.call(proto, PATCHED)) return true;
+  const AzureOpenAI = classes?.AzureOpenAI;
   const originalPost: AnyFn = proto.post;
   const originalFetch: AnyFn | undefined = proto.fetchWithTimeout;
+  const originalStatusError: AnyFn | undefined = proto.makeStatusError;
   if (typeof originalPost !== 'function') return false;
 
   const providers = new WeakMap<object, ProviderInfo>();
@@ -68,7 +76,7 @@ export function patchClientMethods(
     if (!op || isTracingSuppressed(parent)) return originalPost.call(this, path, opts);
     let call: Call;
     try {
-      call = new Call(rt, op, providerOf(this), syncBody(opts), parent, this);
+      call = new Call(rt, op, providerOf(this), syncBody(opts), parent, this, path, classes ?? classesOf(this));
     } catch (err) {
       diag.error('llm-governor: could not start a call record; sending uninstrumented', err);
       return originalPost.call(this, path, opts);
@@ -85,20 +93,26 @@ export function patchClientMethods(
   };
 
   if (typeof originalFetch === 'function') {
-    proto.fetchWithTimeout = function fetchWithTimeout(this: unknown, ...args: unknown[]) {
+    const fetchOnce: SendRequest['fetch'] = (client, url, init, ms, controller) => originalFetch.call(client, url, init, ms, controller);
+    proto.fetchWithTimeout = function fetchWithTimeout(this: unknown, url: string, init: SendRequest['init'], ms: number, controller: AbortController) {
       const call = context.active().getValue(CALL_KEY) as Call | undefined;
-      if (!call) return originalFetch.apply(this, args);
-      call.attemptStarted();
-      const response = originalFetch.apply(this, args) as Promise<{ status?: number }>;
-      response.then(
-        (r) => call.attemptFinished(r?.status),
-        (err) => call.attemptFinished(undefined, err),
-      );
-      return response;
+      if (!call) return originalFetch.call(this, url, init, ms, controller);
+      return call.send({ url, init: init ?? {}, ms, controller, fetch: fetchOnce });
     };
   }
 
-  Object.defineProperty(proto, PATCHED, { value: { post: originalPost, fetchWithTimeout: originalFetch }, configurable: true });
+  if (typeof originalStatusError === 'function') {
+    proto.makeStatusError = function makeStatusError(this: unknown, status: number, error: any, message: unknown, headers: unknown) {
+      const code = headerValue(headers, GOVERNOR_HEADER);
+      if (isGovernorErrorCode(code)) {
+        const body = error?.error ?? error;
+        return governorError(this, code, status, String(body?.message ?? message ?? code), body?.details ?? {});
+      }
+      return originalStatusError.call(this, status, error, message, headers);
+    };
+  }
+
+  Object.defineProperty(proto, PATCHED, { value: { post: originalPost, fetchWithTimeout: originalFetch, makeStatusError: originalStatusError }, configurable: true });
   return true;
 }
 
@@ -108,10 +122,10 @@ export function unpatchClientClass(exports: any): void {
   const originals = proto?.[PATCHED];
   if (!proto || !originals) return;
   // The originals may have been inherited (openai 4 defines them on APIClient): remove our own props.
-  delete proto.post;
-  delete proto.fetchWithTimeout;
-  if (proto.post !== originals.post) proto.post = originals.post;
-  if (originals.fetchWithTimeout && proto.fetchWithTimeout !== originals.fetchWithTimeout) proto.fetchWithTimeout = originals.fetchWithTimeout;
+  for (const name of ['post', 'fetchWithTimeout', 'makeStatusError'] as const) {
+    delete proto[name];
+    if (originals[name] && proto[name] !== originals[name]) proto[name] = originals[name];
+  }
   delete proto[PATCHED];
 }
 
@@ -119,6 +133,15 @@ export function unpatchClientClass(exports: any): void {
 function pickClientClass(exports: any): (new (...a: any[]) => any) | undefined {
   for (const c of [exports?.OpenAI, exports?.default, exports]) {
     if (typeof c === 'function' && c.prototype && typeof c.prototype.post === 'function') return c;
+  }
+  return undefined;
+}
+
+/** For `wrap(client)`: the SDK's base client class (backups are built with it). */
+function classesOf(client: unknown): ClientClasses | undefined {
+  let ctor = (client as { constructor?: any })?.constructor;
+  for (let i = 0; ctor && i < 5; i++, ctor = Object.getPrototypeOf(ctor)) {
+    if (ctor.name === 'OpenAI' && typeof ctor.prototype?.post === 'function') return { OpenAI: ctor };
   }
   return undefined;
 }

@@ -28,6 +28,11 @@ export interface CallRecord {
   stream: boolean;
   /** We added `stream_options.include_usage`, so the usage chunk must be hidden from the app. */
   usageInjected: boolean;
+  /** After a fallback: the backup that served (requestModel and provider stay what was asked). */
+  servedProvider?: ProviderName;
+  servedModel?: string;
+  /** Answered from our response cache: nothing was sent or spent. */
+  cacheHit?: boolean;
   serverAddress?: string;
   serverPort?: number;
   httpStatus?: number;

@@ -38,8 +38,16 @@ function observedIterator(inner: AsyncIterator<unknown>, call: Call, signal: Abo
     return call.chunk(r.value) ? inner.next().then(onResult, onError) : r;
   };
   const onError = (err: unknown): never => {
-    call.streamEnded(signal?.aborted ? 'aborted' : 'error', err);
-    throw err;
+    // The SDK aborts its controller on any early end, so the signal cannot tell an abort from a
+    // failure here: the error itself does (an app's abort ends the SDK's loop quietly, or as an abort error).
+    if (isAbortError(err)) {
+      call.streamEnded('aborted', err);
+      throw err;
+    }
+    // A stream cut off mid-body: the app sees the SDK's APIConnectionError, not a raw TypeError.
+    const error = call.asSdkError(err);
+    call.streamEnded('error', error);
+    throw error;
   };
   return {
     next: () => inner.next().then(onResult, onError),
@@ -55,4 +63,9 @@ function observedIterator(inner: AsyncIterator<unknown>, call: Call, signal: Abo
       return this;
     },
   } as AsyncIterator<unknown>;
+}
+
+function isAbortError(err: unknown): boolean {
+  const e = err as { name?: unknown; constructor?: { name?: unknown } } | undefined;
+  return e?.name === 'AbortError' || e?.constructor?.name === 'APIUserAbortError';
 }
