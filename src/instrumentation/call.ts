@@ -286,7 +286,7 @@ export class Call {
           const wait = retryDelayMs(retry, this.retrySettings(), last?.response?.headers);
           if (wait === undefined) break; // the provider asked for longer than we wait: fall back
           this.rt.guards?.metrics.retry(target.provider.name, target.model, last?.reason ?? 'failed');
-          if (last?.response) await last.response.body?.cancel().catch(() => undefined);
+          discard(last?.response);
           await sleep(wait, signal);
         }
         const gate = await this.gate(target, signal);
@@ -650,6 +650,16 @@ export class Call {
 }
 
 const TOKEN_BILLED = new Set<string>(['chat', 'text_completion', 'embeddings']);
+
+/** Frees a failed answer's connection: a web stream (fetch) or a Node stream (openai 4's node-fetch). */
+function discard(response: Response | undefined): void {
+  const body = response?.body as { cancel?: () => Promise<void>; destroy?: () => void } | null | undefined;
+  if (!body || response!.bodyUsed) return;
+  safely(() => {
+    if (typeof body.cancel === 'function') void body.cancel().catch(() => undefined);
+    else if (typeof body.destroy === 'function') body.destroy();
+  });
+}
 
 /** Per call, `x-llm-governor-cache: on|off` in the request options' headers overrides the config. */
 export const CACHE_HEADER = 'x-llm-governor-cache';

@@ -1,8 +1,10 @@
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/index';
+import type { FaultRule } from '../../src/simulator/types';
 import { startOtlpReceiver } from '../helpers/otlp';
+import { expectSameTranscript } from '../helpers/transcript';
 import { REPO, runApp, telemetryEnv, type AppRun } from '../helpers/run-app';
 
 /**
@@ -46,9 +48,7 @@ for (const dir of dirs) {
         expect(run.stderr).toBe(bare.stderr);
         const a = transcript(bare);
         const b = transcript(run);
-        for (let i = 0; i < a.length; i++) expect(b[i], a[i].case).toEqual(a[i]);
-        expect(b.length).toBe(a.length);
-        expect(a.filter((l) => l.unexpected)).toEqual([]);
+        expectSameTranscript(a, b);
         expect(otlp.spans.length).toBeGreaterThanOrEqual(a.length - 1);
         const streams = otlp.spans.filter((s) => s.attributes['llm_governor.stream.outcome'] === 'completed' && s.attributes['gen_ai.operation.name'] === 'chat');
         for (const s of streams) expect(s.attributes['llm_governor.usage.estimated'], s.name).toBeUndefined();
@@ -61,6 +61,42 @@ for (const dir of dirs) {
       } finally {
         await otlp.close();
       }
+    });
+
+    it('guards: retry, fallback, rate-limit and moderation refusals, cache — with this SDK', async () => {
+      const app = join(dir, 'resilience-app.cjs');
+      copyFileSync(resolve(REPO, 'test/fixtures/resilience-app.cjs'), app);
+      const config = join(dir, 'fallback.json');
+      writeFileSync(config, JSON.stringify({ fallbacks: [{ primary: { provider: 'azure.ai.openai', model: 'gpt-4o' }, backups: [{ provider: 'x_ai', model: 'grok-4' }] }] }));
+      const go = async (env: Record<string, string>, faults: FaultRule[] = []) => {
+        sim.reset();
+        sim.setFaults(faults);
+        try {
+          const r = await runApp({ script: app, cwd: dir, node, preload: 'require', register: 'llm-governor/register', env: { SIM_URL: sim.url, OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none', ...env } });
+          expect(r.code, r.stderr).toBe(0);
+          const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+          expect(out.unhandled).toBe(0);
+          return { seen: out.seen as any[], chats: sim.requests().filter((q) => q.path.endsWith('/chat/completions')) };
+        } finally {
+          sim.setFaults([]);
+        }
+      };
+      const retried = await go({}, [{ kind: '429', count: 1, retryAfterSeconds: 0 }]);
+      expect(retried.seen[0].ok).toBe(true);
+      expect(retried.chats).toHaveLength(2);
+      const fellBack = await go(
+        { CLIENT: 'azure', MODEL: 'gpt-4o', CALLS: '2', LLM_GOVERNOR_CONFIG: config, LLM_GOVERNOR_MAX_RETRIES: '0', XAI_API_KEY: 'xai-test-0123456789', XAI_API_ENDPOINT: sim.xaiBaseURL },
+        [{ kind: '500', match: { provider: 'azure' } }],
+      );
+      expect(fellBack.seen.map((x) => x.ok && /^grok-4/.test(x.model))).toEqual([true, true]);
+      const limited = await go({ CALLS: '3', CONCURRENCY: '3', LLM_GOVERNOR_RATE_LIMIT_RPM: '1', LLM_GOVERNOR_RATE_LIMIT_MAX_WAIT_SECONDS: '0' });
+      expect(limited.seen.filter((x) => !x.ok)).toEqual(Array(2).fill({ ok: false, error: 'RateLimitExceededError', status: 429, code: 'rate_limited', apiError: true }));
+      const blocked = await go({ PROMPT: 'you idiot', LLM_GOVERNOR_MODERATION_ENDPOINT: 'true' });
+      expect(blocked.seen[0]).toEqual({ ok: false, error: 'ContentBlockedError', status: 400, code: 'content_blocked', apiError: true });
+      expect(blocked.chats).toHaveLength(0);
+      const cached = await go({ CALLS: '3', SAME_PROMPT: '1', LLM_GOVERNOR_CACHE: 'true' });
+      expect(cached.seen.every((x) => x.ok)).toBe(true);
+      expect(cached.chats).toHaveLength(1);
     });
 
     it('ESM: same transcript with --import llm-governor/register, and spans', async () => {

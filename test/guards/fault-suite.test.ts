@@ -1,0 +1,146 @@
+// The fault suite: an unmodified app under the preload, with every guard on, against a provider
+// that flaps (seeded 429 storms, 5xx bursts, resets, cut-off and malformed bodies), 100 calls at
+// once. What must hold: the app never crashes and never sees an unhandled rejection; every error
+// is an APIError; the breaker opens and fallback serves while it is open; budgets stay exact
+// (nothing reserved at the end, spend equals the cost of what was served).
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../../src/simulator/index';
+import type { FaultRule } from '../../src/simulator/types';
+import { runObserved, sumOf } from '../helpers/observed-run';
+import { REPO } from '../helpers/run-app';
+
+const APP = resolve(REPO, 'test/fixtures/resilience-app.cjs');
+let sim: Simulator;
+
+beforeAll(async () => {
+  sim = await startSimulator({ seed: 2026, chunkDelayMs: 1 });
+});
+afterAll(async () => sim?.close());
+
+function configFile(config: object): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'llm-governor-faults-')), 'config.json');
+  writeFileSync(file, JSON.stringify(config));
+  return file;
+}
+
+async function flapping(faults: FaultRule[], env: Record<string, string>) {
+  sim.reset();
+  sim.setFaults(faults);
+  try {
+    const r = await runObserved({ script: APP, env: { SIM_URL: sim.url, ...env }, timeoutMs: 90_000 });
+    expect(r.code, r.stderr).toBe(0);
+    return { ...r, seen: r.out.seen as any[], unhandled: r.out.unhandled as number, chats: sim.requests().filter((q) => q.path.endsWith('/chat/completions')) };
+  } finally {
+    sim.setFaults([]);
+  }
+}
+
+function expectBudgetsExact(samples: Parameters<typeof sumOf>[0]) {
+  // Nothing is held once every call ended, and what was spent is exactly what was charged.
+  expect(sumOf(samples, 'llm_governor_budget_reserved')).toBe(0);
+  const spent = sumOf(samples, 'llm_governor_budget_spent', { llm_governor_budget: 'daily' });
+  expect(spent).toBeGreaterThan(0);
+  expect(spent).toBeCloseTo(sumOf(samples, 'llm_governor_cost_total'), 9);
+}
+
+describe('fault suite', () => {
+  it('100 concurrent calls through a flapping provider, with fallback, breaker, retries and budgets', async () => {
+    const openai = { provider: 'openai' as const };
+    const r = await flapping(
+      [
+        { kind: '429', probability: 0.15, retryAfterSeconds: 0, match: openai },
+        { kind: '500', probability: 0.15, match: openai },
+        { kind: '503', probability: 0.05, match: openai },
+        { kind: 'reset', probability: 0.05, match: openai },
+        { kind: 'truncate', probability: 0.05, match: openai },
+        { kind: 'malformed', probability: 0.05, match: openai },
+      ],
+      {
+        CALLS: '100',
+        CONCURRENCY: '100',
+        LLM_GOVERNOR_CONFIG: configFile({
+          daily_budget_usd: 5,
+          breaker_failures: 5,
+          breaker_error_percentage: 20,
+          breaker_reset_seconds: 60,
+          max_retries: 2,
+          retry_max_delay_seconds: 0.05,
+          fallbacks: [{ primary: { provider: 'openai', model: 'gpt-4o-mini' }, backups: [{ provider: 'x_ai', model: 'grok-3-mini' }] }],
+        }),
+        XAI_API_KEY: 'xai-test-fault-suite-0123456789',
+        XAI_API_ENDPOINT: sim.xaiBaseURL,
+      },
+    );
+    expect(r.unhandled).toBe(0);
+    expect(r.seen).toHaveLength(100);
+    for (const s of r.seen) if (!s.ok) expect(s, JSON.stringify(s)).toMatchObject({ apiError: true });
+    // The flapping primary opened its breaker; from then on the backup served.
+    expect(sumOf(r.samples, 'llm_governor_breaker_transitions_total', { to: 'open' })).toBeGreaterThanOrEqual(1);
+    expect(r.seen.filter((s) => s.ok && /^grok-3-mini/.test(s.model)).length).toBeGreaterThan(0);
+    expect(sumOf(r.samples, 'llm_governor_fallbacks_total', { from: 'openai/gpt-4o-mini', to: 'x_ai/grok-3-mini' })).toBeGreaterThan(0);
+    expect(sumOf(r.samples, 'llm_governor_retries_total')).toBeGreaterThan(0);
+    // With a healthy backup, the outage is invisible: every call was served.
+    expect(r.seen.filter((s) => !s.ok)).toEqual([]);
+    expectBudgetsExact(r.samples);
+    // Every span ended, and exactly one per call.
+    expect(r.spans.filter((s) => s.name === 'chat gpt-4o-mini')).toHaveLength(100);
+  });
+
+  it('a 429 storm with retry-after: calls retry, and those out of retries fail with the SDK’s RateLimitError', async () => {
+    const r = await flapping([{ kind: '429', probability: 0.6, retryAfterSeconds: 0 }], {
+      CALLS: '60',
+      CONCURRENCY: '20',
+      LLM_GOVERNOR_DAILY_BUDGET_USD: '5',
+      LLM_GOVERNOR_BREAKER_ENABLED: 'false',
+      LLM_GOVERNOR_MAX_RETRIES: '2',
+    });
+    expect(r.unhandled).toBe(0);
+    const failed = r.seen.filter((s) => !s.ok);
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed.length).toBeLessThan(60);
+    for (const f of failed) expect(f).toEqual({ ok: false, error: 'RateLimitError', status: 429, code: 'rate_limit_exceeded', apiError: true });
+    // Exactly one loop: a failed call made 3 attempts, never more.
+    expect(r.chats.length).toBeLessThanOrEqual(60 * 3);
+    expect(sumOf(r.samples, 'llm_governor_retries_total')).toBe(r.chats.length - 60);
+    expectBudgetsExact(r.samples);
+  });
+
+  it('a 5xx burst opens the breaker: nothing reaches the server while open, then one trial closes it', async () => {
+    const r = await flapping([{ kind: '500', count: 4 }], {
+      CALLS: '12',
+      CONCURRENCY: '1',
+      CLIENT_MAX_RETRIES: '0',
+      PAUSE_AFTER: '7',
+      PAUSE_MS: '1200',
+      LLM_GOVERNOR_BREAKER_FAILURES: '4',
+      LLM_GOVERNOR_BREAKER_RESET_SECONDS: '1',
+      LLM_GOVERNOR_DAILY_BUDGET_USD: '5',
+    });
+    const kinds = r.seen.map((s) => (s.ok ? 'ok' : s.error));
+    expect(kinds).toEqual([...Array(4).fill('InternalServerError'), ...Array(4).fill('CircuitOpenError'), ...Array(4).fill('ok')]);
+    // 4 failures + the trial + 3 after it; nothing while open.
+    expect(r.chats).toHaveLength(8);
+    expect(sumOf(r.samples, 'llm_governor_requests_rejected_total', { reason: 'circuit_open' })).toBe(4);
+    expect(sumOf(r.samples, 'llm_governor_breaker_state')).toBe(0);
+    expectBudgetsExact(r.samples);
+  });
+
+  it('streams through faults: cut-off streams fail as APIConnectionError and are charged for what they produced', async () => {
+    const r = await flapping([{ kind: 'truncate', probability: 0.3 }, { kind: '500', probability: 0.2 }], {
+      CALLS: '40',
+      CONCURRENCY: '40',
+      STREAM: '1',
+      LLM_GOVERNOR_DAILY_BUDGET_USD: '5',
+      LLM_GOVERNOR_BREAKER_ENABLED: 'false',
+    });
+    expect(r.unhandled).toBe(0);
+    const failed = r.seen.filter((s) => !s.ok);
+    for (const f of failed) expect(['APIConnectionError', 'InternalServerError']).toContain(f.error);
+    for (const f of failed) expect(f.apiError).toBe(true);
+    expect(r.seen.filter((s) => s.ok).every((s) => s.usageChunks === 0)).toBe(true); // our usage chunk stays hidden
+    expectBudgetsExact(r.samples);
+  });
+});
