@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { startSimulator } from '../simulator/index';
-import { budgetsFromScrape, progressBar, renderBudgets, renderTable, rowsFromScrape, type BudgetBar, type Row } from './view';
+import { budgetsFromScrape, progressBar, renderBudgets, renderResilience, renderTable, resilienceFromScrape, rowsFromScrape, type BudgetBar, type Resilience, type Row } from './view';
 
 /**
  * The demo's budgets, sized for its ~25 s of traffic: a daily budget that crosses its soft
@@ -18,6 +18,21 @@ import { budgetsFromScrape, progressBar, renderBudgets, renderTable, rowsFromScr
  * downgrades to gpt-4o-mini. The sample app knows nothing of them: it only sees results and,
  * for blocked calls, an OpenAI.APIError 429.
  */
+/**
+ * The demo's resilience settings: a fallback chain from the Azure gpt-4o deployment to OpenAI
+ * gpt-4o, and a breaker that opens after 3 failures and tries again after 3 s. During the fault
+ * window (30–60% of the run) the simulator's Azure endpoint answers 500: the breaker opens, the
+ * backup serves the Azure calls, and after the window one trial closes the breaker again.
+ */
+const demoResilience = (openaiBaseURL: string) => `breaker_failures: 3
+breaker_reset_seconds: 3
+max_retries: 1
+fallbacks:
+  - primary: { provider: azure.ai.openai, model: gpt-4o }
+    backups:
+      - { provider: openai, model: gpt-4o, base_url: "${openaiBaseURL}" }
+`;
+
 const DEMO_BUDGETS = `budgets:
   - name: demo-daily
     limit_usd: 0.08
@@ -79,7 +94,7 @@ async function main(): Promise<number> {
 
   const configDir = mkdtempSync(resolve(tmpdir(), 'llm-governor-demo-'));
   const configFile = resolve(configDir, 'llm-governor.yaml');
-  writeFileSync(configFile, DEMO_BUDGETS);
+  writeFileSync(configFile, demoResilience(sim.openaiBaseURL) + DEMO_BUDGETS);
   const app = spawn(process.execPath, ['--import', resolve(REPO, 'dist/register.mjs'), resolve(REPO, 'demo/app.mjs')], {
     cwd: REPO,
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -139,6 +154,18 @@ async function main(): Promise<number> {
   const started = Date.now();
   let rows: Row[] = [];
   let bars: BudgetBar[] = [];
+  let resilience: Resilience = { breakers: [], fallbacks: 0, retries: 0 };
+  // The fault window: Azure answers 500 from 30% to 60% of the run.
+  const faultTimers = [
+    setTimeout(() => {
+      sim.setFaults([{ kind: '500', match: { provider: 'azure' } }]);
+      events.push('fault window: the Azure endpoint answers 500 from now on');
+    }, seconds * 300),
+    setTimeout(() => {
+      sim.setFaults([]);
+      events.push('fault window over: Azure answers again');
+    }, seconds * 600),
+  ];
   let lastPrint = 0;
   const render = (final: boolean) => {
     const elapsed = (Date.now() - started) / 1000;
@@ -149,7 +176,7 @@ async function main(): Promise<number> {
     const spend = rows.reduce((a, r) => a + r.costUsd, 0);
     const head = `${serve ? `${Math.round(elapsed)} s` : progressBar(elapsed / seconds)}  calls ${calls}  errors ${errors}  tokens ${tin} in / ${tout} out  spend $${spend.toFixed(4)}`;
     const recent = events.slice(-5).map((e) => `  • ${e}`).join('\n');
-    const body = `${renderTable(rows)}\n\nbudgets\n${renderBudgets(bars)}\n\nevents\n${recent || '  (none yet)'}`;
+    const body = `${renderTable(rows)}\n\nbudgets\n${renderBudgets(bars)}\n\nresilience\n${renderResilience(resilience)}\n\nevents\n${recent || '  (none yet)'}`;
     if (tty && !final) {
       process.stdout.write(`\x1b[s\x1b[J${head}\n\n${body}\n\x1b[u`);
     } else if (final || Date.now() - lastPrint > 5000) {
@@ -168,14 +195,17 @@ async function main(): Promise<number> {
     if (text) {
       rows = rowsFromScrape(text);
       bars = budgetsFromScrape(text);
+      resilience = resilienceFromScrape(text);
     }
     render(false);
     if (app.exitCode !== null) break;
   }
   const finalText = await scrape(metricsUrl);
+  for (const t of faultTimers) clearTimeout(t);
   if (finalText) {
     rows = rowsFromScrape(finalText);
     bars = budgetsFromScrape(finalText);
+    resilience = resilienceFromScrape(finalText);
   }
   app.stdin.end();
   if (stopping) app.kill('SIGTERM');
@@ -190,8 +220,12 @@ async function main(): Promise<number> {
   const blocked = bars.reduce((a, b) => a + b.rejected, 0);
   const crossings = bars.reduce((a, b) => a + b.crossings, 0);
   console.log(`budgets: ${crossings} threshold crossing(s), ${blocked} call(s) blocked before reaching the provider`);
-  const healthy = code === 0 && (stopping || ['openai', 'azure.ai.openai', 'x_ai'].every((p) => providers.has(p)));
-  if (!healthy) console.log('demo: FAILED (expected calls from all three providers and a clean exit)');
+  const opened = resilience.breakers.reduce((a, b) => a + b.opened, 0);
+  const stillOpen = resilience.breakers.filter((b) => b.state !== 'closed').length;
+  console.log(`resilience: breaker opened ${opened} time(s) in the fault window, ${stillOpen ? `${stillOpen} not yet closed` : 'all closed again'}; ${resilience.fallbacks} call(s) served by the fallback; ${resilience.retries} retr${resilience.retries === 1 ? 'y' : 'ies'}`);
+  const recovered = stopping || (opened > 0 && stillOpen === 0 && resilience.fallbacks > 0);
+  const healthy = code === 0 && recovered && (stopping || ['openai', 'azure.ai.openai', 'x_ai'].every((p) => providers.has(p)));
+  if (!healthy) console.log('demo: FAILED (expected calls from all three providers, a breaker that opened and closed again, fallbacks, and a clean exit)');
   return healthy ? 0 : 1;
 }
 

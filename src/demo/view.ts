@@ -99,3 +99,38 @@ export function progressBar(fraction: number, width = 30): string {
   const full = Math.round(f * width);
   return `[${'█'.repeat(full)}${'░'.repeat(width - full)}] ${Math.round(f * 100)}%`;
 }
+
+export interface Resilience {
+  /** Breaker per provider/model: its state now, and how often it opened. */
+  breakers: { name: string; state: 'closed' | 'half-open' | 'open'; opened: number }[];
+  fallbacks: number;
+  retries: number;
+}
+
+const STATE_NAMES = ['closed', 'half-open', 'open'] as const;
+
+/** Breaker states, fallbacks and retries from the scrape. */
+export function resilienceFromScrape(text: string): Resilience {
+  const breakers = new Map<string, Resilience['breakers'][number]>();
+  const breaker = (l: Record<string, string>) => {
+    const name = `${l.gen_ai_provider_name} ${l.gen_ai_request_model}`;
+    let b = breakers.get(name);
+    if (!b) breakers.set(name, (b = { name, state: 'closed', opened: 0 }));
+    return b;
+  };
+  let fallbacks = 0;
+  let retries = 0;
+  for (const s of parsePrometheusText(text)) {
+    if (s.name === 'llm_governor_breaker_state') breaker(s.labels).state = STATE_NAMES[s.value] ?? 'closed';
+    else if (s.name === 'llm_governor_breaker_transitions_total' && s.labels.to === 'open') breaker(s.labels).opened += s.value;
+    else if (s.name === 'llm_governor_fallbacks_total') fallbacks += s.value;
+    else if (s.name === 'llm_governor_retries_total') retries += s.value;
+  }
+  return { breakers: [...breakers.values()].filter((b) => b.opened > 0 || b.state !== 'closed'), fallbacks, retries };
+}
+
+export function renderResilience(r: Resilience): string {
+  const lines = r.breakers.map((b) => `  breaker ${b.name.padEnd(28)} ${b.state.padEnd(9)} opened ${b.opened}×`);
+  lines.push(`  fallbacks ${r.fallbacks}  retries ${r.retries}`);
+  return lines.join('\n');
+}

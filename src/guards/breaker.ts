@@ -1,4 +1,4 @@
-import type { Meter } from '@opentelemetry/api';
+import { diag, type Meter } from '@opentelemetry/api';
 import CircuitBreaker from 'opossum';
 import type { GovernorConfig } from '../config/schema';
 import { governorError } from '../errors';
@@ -98,10 +98,14 @@ export class Breakers {
     const entry: Entry = { breaker, key, state: 'closed', openedAt: 0 };
     breaker.on('open', () => {
       entry.openedAt = this.now();
+      if (entry.state !== 'half_open') diag.warn(`llm-governor: circuit breaker for ${key.provider} ${key.model} opened after repeated failures; next trial in ${this.settings.resetMs / 1000} s`);
       this.transition(entry, 'open');
     });
     breaker.on('halfOpen', () => this.transition(entry, 'half_open'));
-    breaker.on('close', () => this.transition(entry, 'closed'));
+    breaker.on('close', () => {
+      diag.warn(`llm-governor: circuit breaker for ${key.provider} ${key.model} closed again: the trial call succeeded`);
+      this.transition(entry, 'closed');
+    });
     this.entries.set(key.id, (e = entry));
     return e;
   }
