@@ -105,17 +105,18 @@ export type RateLimitConfig = z.infer<typeof rateLimitSchema>;
 const moderationRuleSchema = z
   .object({
     name: z.string().min(1, 'expected a rule name'),
-    pattern: z.string().refine((p) => {
-      try {
-        new RegExp(p);
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'expected a valid regular expression'),
+    pattern: z.string().min(1, 'expected a regular expression'),
     flags: z.string().regex(/^[imsu]*$/, 'expected regex flags among i, m, s, u').default('i'),
   })
-  .strict();
+  .strict()
+  .superRefine((rule, ctx) => {
+    // Checked with its own flags: a pattern may be valid only without `u`.
+    try {
+      new RegExp(rule.pattern, rule.flags);
+    } catch {
+      ctx.addIssue({ code: 'custom', path: ['pattern'], message: `expected a valid regular expression (with flags "${rule.flags}")` });
+    }
+  });
 export type ModerationRuleConfig = z.infer<typeof moderationRuleSchema>;
 
 /**

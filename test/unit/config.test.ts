@@ -15,6 +15,11 @@ describe('loadConfig', () => {
     ['OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT', 'maybe', 'expected true or false'],
     ['LLM_GOVERNOR_SDK', 'sometimes', 'expected auto, on or off'],
     ['LLM_GOVERNOR_FLUSH_TIMEOUT_MS', 'soon', 'expected a number of milliseconds'],
+    ['OPENAI_MAX_RETRIES', 'many', 'expected a whole number of retries'],
+    ['OPENAI_TIMEOUT_SECONDS', '-3', 'expected a number of seconds above 0'],
+    ['OPENAI_RATE_LIMIT_RPM', '2.5', 'expected a whole number'],
+    ['LLM_GOVERNOR_CACHE_STORE', 'disk', 'expected auto, memory or redis'],
+    ['LLM_GOVERNOR_MODERATION_FAILURE_MODE', 'maybe', 'expected open or closed'],
   ])('names %s and what is expected, and keeps the default', (variable, value, expected) => {
     const { config, problems } = loadConfig({ [variable]: value });
     expect(problems).toHaveLength(1);
@@ -22,6 +27,49 @@ describe('loadConfig', () => {
     expect(problems[0].message).toContain(expected);
     expect(problems[0].message).toContain(JSON.stringify(value));
     expect(config).toEqual(loadConfig({}).config);
+  });
+
+  it('reads the resilience settings from their variables and aliases', () => {
+    const { config, problems } = loadConfig({
+      OPENAI_MAX_RETRIES: '4',
+      OPENAI_TIMEOUT_SECONDS: '12.5',
+      OPENAI_RATE_LIMIT_RPM: '60',
+      LLM_GOVERNOR_RATE_LIMIT_TPM: '90000',
+      LLM_GOVERNOR_CACHE: 'on',
+      LLM_GOVERNOR_MODERATION_CATEGORIES: 'harassment, violence',
+      OPENAI_CIRCUIT_BREAKER_FAILURES: '7',
+      OPENAI_CIRCUIT_BREAKER_TIMEOUT: '45',
+    });
+    expect(problems).toEqual([]);
+    expect(config).toMatchObject({
+      max_retries: 4,
+      timeout_seconds: 12.5,
+      rate_limit_rpm: 60,
+      rate_limit_tpm: 90000,
+      cache_enabled: true,
+      cache_ttl_seconds: 86400,
+      moderation_categories: ['harassment', 'violence'],
+      breaker_failures: 7,
+      breaker_reset_seconds: 45,
+    });
+  });
+
+  it('checks fallback chains and moderation rules in the config file, naming the key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-governor-config-'));
+    const file = join(dir, 'c.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        fallbacks: [{ primary: { provider: 'azure', model: 'gpt-4o' }, backups: [] }],
+        moderation_rules: [{ name: 'bad', pattern: '\\-', flags: 'u' }],
+      }),
+    );
+    const { problems } = loadConfig({ LLM_GOVERNOR_CONFIG: file });
+    const text = problems.map((p) => `${p.source}: ${p.message}`).join('\n');
+    expect(text).toContain('fallbacks');
+    expect(text).toContain('expected one of openai, azure.ai.openai, x_ai');
+    expect(text).toContain('expected at least one backup');
+    expect(text).toContain('expected a valid regular expression (with flags "u")');
   });
 
   it('keeps the valid settings when another one is bad', () => {
