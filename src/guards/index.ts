@@ -13,8 +13,12 @@ export interface Guards {
   breakers?: Breakers;
   /** Client-side RPM/TPM limits and the provider's rate-limit headers. */
   limiter: RateLimiter;
-  /** The response cache (absent unless turned on). */
-  cache?: ResponseCache;
+  /** The response cache, built on first use: on for every call by config, or per call by header. */
+  readonly cache: ResponseCache;
+  /** Whether calls use the cache unless their header says otherwise. */
+  cacheByDefault: boolean;
+  /** The cache if it was ever built (for shutdown). */
+  builtCache(): ResponseCache | undefined;
   moderation?: ModerationGuard;
   backups: BackupClients;
   metrics: ResilienceMetrics;
@@ -22,10 +26,15 @@ export interface Guards {
 
 export function createGuards(config: GovernorConfig, meter: Meter): Guards {
   const moderation = new ModerationGuard({ config, meter });
+  let cache: ResponseCache | undefined;
   return {
+    get cache() {
+      return (cache ??= new ResponseCache({ config, meter }));
+    },
+    cacheByDefault: config.cache_enabled,
+    builtCache: () => cache,
     breakers: config.breaker_enabled ? breakersFrom(config, meter) : undefined,
     limiter: new RateLimiter({ config, meter }),
-    cache: config.cache_enabled ? new ResponseCache({ config, meter }) : undefined,
     moderation: moderation.active ? moderation : undefined,
     backups: new BackupClients(process.env, () => config.provider_overrides),
     metrics: new ResilienceMetrics(meter),
@@ -34,5 +43,5 @@ export function createGuards(config: GovernorConfig, meter: Meter): Guards {
 
 /** Process end: close what holds connections. */
 export async function closeGuards(guards: Guards | undefined): Promise<void> {
-  await Promise.allSettled([guards?.limiter.close(), guards?.cache?.close()]);
+  await Promise.allSettled([guards?.limiter.close(), guards?.builtCache()?.close()]);
 }

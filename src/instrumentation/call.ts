@@ -139,7 +139,7 @@ export class Call {
     let body = plain ? safely(() => this.prepare(opts.body as Body)) ?? (opts.body as Body) : undefined;
     const guards = this.rt.guards;
     if (plain && guards?.moderation) await this.moderate(opts.body as Body);
-    if (plain && guards?.cache && this.cacheWanted(opts.headers)) await this.lookUpCache(opts.body as Body);
+    if (plain && guards && this.cacheWanted(guards.cacheByDefault, opts.headers)) await this.lookUpCache(opts.body as Body);
     const governor = this.rt.governor;
     if (!this.cached && governor?.budgetsActive) {
       this.admission = await this.admit(governor, body ?? this.rec.requestBody, this.provider.name, this.rec.requestModel);
@@ -202,10 +202,11 @@ export class Call {
   }
 
   /** Per call, the header `x-llm-governor-cache: on|off` overrides the config. */
-  private cacheWanted(headers: unknown): boolean {
+  private cacheWanted(byDefault: boolean, headers: unknown): boolean {
     const v = headerOf(headers, CACHE_HEADER)?.toLowerCase();
     if (v === 'off' || v === 'false' || v === '0') return false;
-    return true;
+    if (v === 'on' || v === 'true' || v === '1') return true;
+    return byDefault;
   }
 
   private async lookUpCache(body: Body): Promise<void> {
@@ -426,7 +427,7 @@ export class Call {
         });
       });
     }
-    const cache = this.rt.guards?.cache;
+    const cache = this.cacheKey ? this.rt.guards?.cache : undefined;
     if (cache && this.cacheKey && response.bodyUsed === false && !this.rec.stream && isJsonAnswer(response)) {
       const key = this.cacheKey;
       // The body was read whole (withBody): a clone shares nothing with the app's copy.
@@ -607,7 +608,7 @@ export class Call {
   private recordSaved(cost: CallCost): void {
     const usd = picoToUsd(cost.pico);
     this.span.setAttributes({ [ATTR.COST_USD]: 0, [ATTR.CACHE_SAVED_USD]: usd });
-    this.rt.guards?.cache?.countSaved(usd, this.identity());
+    this.rt.guards?.cache.countSaved(usd, this.identity());
   }
 
   private recordCost(cost: CallCost): void {

@@ -178,12 +178,15 @@ describe('response cache', () => {
     expect(r.spans.filter((s) => s.attributes['llm_governor.cache.hit'] === true)).toHaveLength(4);
   });
 
-  it('is off by default, and off per call with the header', async () => {
+  it('is off by default; per call the header turns it off, or on', async () => {
     const off = await run({ CALLS: '2', SAME_PROMPT: '1' });
     expect(off.chats()).toHaveLength(2);
     sim.reset();
     const perCall = await run({ CALLS: '2', SAME_PROMPT: '1', LLM_GOVERNOR_CACHE: 'true', CALL_OPTIONS: JSON.stringify({ headers: { 'x-llm-governor-cache': 'off' } }) });
     expect(perCall.chats()).toHaveLength(2);
+    sim.reset();
+    const optIn = await run({ CALLS: '3', SAME_PROMPT: '1', CALL_OPTIONS: JSON.stringify({ headers: { 'x-llm-governor-cache': 'on' } }) });
+    expect(optIn.chats()).toHaveLength(1);
   });
 });
 
