@@ -1,4 +1,4 @@
-import { context, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { context, diag, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { resolveAttribution, type Attribution } from '../attribution';
 import type { GovernorConfig } from '../config/schema';
 import type { Admission } from '../cost/engine';
@@ -281,6 +281,7 @@ export class Call {
         }
       }
       const built = target.primary ? { url: req.url, init: req.init } : await this.backupRequest(target, signal);
+      if (!built) continue;
       refusal = undefined;
       for (let retry = 0; retry <= (this.ownsRetries ? this.maxRetries : 0); retry++) {
         if (retry > 0) {
@@ -302,8 +303,11 @@ export class Call {
       if (refusal && refusal.code !== 'circuit_open') break; // rate limited: not a provider failure
     }
     if (refusal) {
-      this.countRejected(refusal.code === 'circuit_open' ? REJECT_REASON.CIRCUIT_OPEN : refusal.code === 'rate_limited' ? REJECT_REASON.RATE_LIMITED : REJECT_REASON.BUDGET);
+      // Backups refused after the primary failed: the app sees the primary's own failure.
       if (last?.response && refusal.code === 'circuit_open' && targets.length > 1) return this.answer(last);
+      // Budget refusals were counted by the governor, with their budget's name.
+      if (refusal.code === 'circuit_open') this.countRejected(REJECT_REASON.CIRCUIT_OPEN);
+      if (refusal.code === 'rate_limited') this.countRejected(REJECT_REASON.RATE_LIMITED);
       return refusalResponse(refusal);
     }
     return this.answer(last!);
@@ -341,10 +345,15 @@ export class Call {
     }
   }
 
-  private async backupRequest(target: Target, signal: AbortSignal | null | undefined): Promise<BuiltRequest> {
-    let body: Body = { ...this.sentBody!, model: target.model };
-    body = this.applyAdmission(body, this.admission);
-    return buildBackupRequest(target.client, this.path, body, signal);
+  /** The backup's own request, or undefined (skipped, logged) when its client cannot build one. */
+  private async backupRequest(target: Target, signal: AbortSignal | null | undefined): Promise<BuiltRequest | undefined> {
+    try {
+      const body = this.applyAdmission({ ...this.sentBody!, model: target.model }, this.admission);
+      return await buildBackupRequest(target.client, this.path, body, signal);
+    } catch (err) {
+      diag.warn(`llm-governor: fallback to ${target.provider.name} ${target.model} skipped: its request could not be built (${(err as Error)?.message})`);
+      return undefined;
+    }
   }
 
   /** The rate limit, then the breaker: a refusal here sends nothing. */
