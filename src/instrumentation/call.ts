@@ -288,7 +288,6 @@ export class Call {
           const wait = retryDelayMs(retry, this.retrySettings(), last?.response?.headers);
           if (wait === undefined) break; // the provider asked for longer than we wait: fall back
           this.rt.guards?.metrics.retry(target.provider.name, target.model, last?.reason ?? 'failed');
-          discard(last?.response);
           await sleep(wait, signal);
         }
         const gate = await this.gate(target, signal);
@@ -296,15 +295,17 @@ export class Call {
           refusal = gate.refusal;
           break;
         }
-        last = await this.attempt(target, built, req, retry === 0 && target.primary ? req.controller : new AbortController(), gate.ticket);
+        discard(last?.response); // replaced by a new attempt: free its connection
+        last = await this.attempt(target, built, req, gate.ticket);
         if (last.ok) return this.accept(target, last.response!);
         if (!last.retryable) return this.answer(last); // a 4xx: neither retried nor sent elsewhere
       }
       if (refusal && refusal.code !== 'circuit_open') break; // rate limited: not a provider failure
     }
     if (refusal) {
-      // Backups refused after the primary failed: the app sees the primary's own failure.
-      if (last?.response && refusal.code === 'circuit_open' && targets.length > 1) return this.answer(last);
+      // Refused after a real attempt failed (a backup's breaker, budget or rate limit): the app
+      // sees that provider's own failure, not a refusal saying nothing was sent.
+      if (last) return this.answer(last);
       // Budget refusals were counted by the governor, with their budget's name.
       if (refusal.code === 'circuit_open') this.countRejected(REJECT_REASON.CIRCUIT_OPEN);
       if (refusal.code === 'rate_limited') this.countRejected(REJECT_REASON.RATE_LIMITED);
@@ -390,31 +391,52 @@ export class Call {
     return r ?? { code: 'circuit_open', status: 503, message: `llm-governor: the circuit breaker for ${key.provider} ${key.model} is open; nothing was sent`, details: { breaker: key.id } };
   }
 
-  /** One HTTP attempt. A body that was asked for as JSON is read here, so a cut-off or malformed one can be retried. */
-  private async attempt(target: Target, built: BuiltRequest, req: SendRequest, controller: AbortController, ticket: BreakerTicket | undefined): Promise<Attempt> {
+  /**
+   * One HTTP attempt, with its own AbortController: the SDK's per-attempt timeout aborts only
+   * this attempt, while an abort of the SDK's controller (the app's `stream.controller.abort()`,
+   * or its signal) is forwarded to it. A body that was asked for as JSON is read here, within the
+   * same timeout, so a stalled, cut-off or malformed one can be retried.
+   */
+  private async attempt(target: Target, built: BuiltRequest, req: SendRequest, ticket: BreakerTicket | undefined): Promise<Attempt> {
     this.attemptStarted(target);
+    const started = performance.now();
+    const controller = new AbortController();
+    const forward = () => controller.abort();
+    if (req.controller.signal.aborted) controller.abort();
+    else req.controller.signal.addEventListener('abort', forward, { once: true });
+    const appAborted = () => isAbort(built.init.signal) || req.controller.signal.aborted;
     let response: Response | undefined;
     try {
       response = await req.fetch(target.client, built.url, built.init, req.ms, controller);
       const res = response;
       safely(() => this.rt.guards?.limiter.observe({ provider: target.provider.name, model: target.model }, res.headers));
       if (response.ok && this.ownsRetries && !this.rec.stream && isJsonAnswer(response)) {
-        const text = await response.text();
+        const timer = setTimeout(() => controller.abort(), Math.max(0, req.ms - (performance.now() - started)));
+        let text: string;
+        try {
+          text = await response.text();
+        } finally {
+          clearTimeout(timer);
+        }
         response = withBody(response, text);
         JSON.parse(text); // a malformed body throws here: retried like a failed attempt
       }
     } catch (err) {
+      req.controller.signal.removeEventListener('abort', forward);
       this.attemptFinished(response?.status, err);
-      ticket?.settle(!isAbort(built.init.signal) && isBreakerFailure(err));
-      if (isAbort(built.init.signal)) throw err;
+      const byApp = appAborted();
+      // A timeout (our attempt's controller aborted, not by the app) counts against the provider.
+      ticket?.settle(!byApp && (controller.signal.aborted || isBreakerFailure(err)));
+      if (byApp) throw err;
       // Out of attempts with a malformed body: the app sees the answer, and the SDK's own error.
-      return { ok: false, error: err, response: response?.bodyUsed === false ? response : undefined, retryable: true, reason: errorType(err) };
+      return { ok: false, error: err, response: response?.bodyUsed === false ? response : undefined, retryable: true, reason: controller.signal.aborted ? 'timeout' : errorType(err) };
     }
     this.attemptFinished(response.status);
     if (response.ok) {
       this.ticket = ticket;
       return { ok: true, response, retryable: false };
     }
+    req.controller.signal.removeEventListener('abort', forward);
     ticket?.settle(response.status >= 500 || response.status === 429);
     return { ok: false, response, retryable: isRetryableStatus(response.status, response.headers), reason: String(response.status) };
   }

@@ -1,4 +1,5 @@
-import { context, createContextKey, diag } from '@opentelemetry/api';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { context, diag } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { detectProvider, type ProviderInfo } from '../providers/detect';
 import { observeApiPromise } from './api-promise';
@@ -8,8 +9,12 @@ import { Call, type Runtime, type SendRequest } from './call';
 import { operationForPath } from './operations';
 import { GOVERNOR_HEADER, headerValue } from './wire';
 
-/** The call whose HTTP attempts are running in this async context. */
-const CALL_KEY = createContextKey('llm-governor.call');
+/**
+ * The call whose HTTP exchange runs in this async context. Our own AsyncLocalStorage, not the
+ * OpenTelemetry context: that one is a no-op when the app registered no context manager (a
+ * hand-`wrap()`ped client), and the send step must be reached regardless.
+ */
+const activeCall = new AsyncLocalStorage<Call>();
 const PATCHED = Symbol.for('llm-governor.patched');
 
 type AnyFn = (...args: any[]) => any;
@@ -84,7 +89,7 @@ export function patchClientMethods(
     const sendOptions = call.before(opts as { body?: unknown });
     let promise: unknown;
     try {
-      promise = context.with(call.ctx.setValue(CALL_KEY, call), () => originalPost.call(this, path, sendOptions));
+      promise = context.with(call.ctx, () => activeCall.run(call, () => originalPost.call(this, path, sendOptions)));
     } catch (err) {
       call.failed(err);
       throw err;
@@ -95,7 +100,7 @@ export function patchClientMethods(
   if (typeof originalFetch === 'function') {
     const fetchOnce: SendRequest['fetch'] = (client, url, init, ms, controller) => originalFetch.call(client, url, init, ms, controller);
     proto.fetchWithTimeout = function fetchWithTimeout(this: unknown, url: string, init: SendRequest['init'], ms: number, controller: AbortController) {
-      const call = context.active().getValue(CALL_KEY) as Call | undefined;
+      const call = activeCall.getStore();
       if (!call) return originalFetch.call(this, url, init, ms, controller);
       return call.send({ url, init: init ?? {}, ms, controller, fetch: fetchOnce });
     };

@@ -128,6 +128,19 @@ describe('fault suite', () => {
     expectBudgetsExact(r.samples);
   });
 
+  it('hangs past the timeout count against the breaker: it opens, and later calls fail fast', async () => {
+    const r = await flapping([{ kind: 'hang' }], {
+      CALLS: '4',
+      CLIENT_MAX_RETRIES: '0',
+      LLM_GOVERNOR_TIMEOUT_SECONDS: '0.3',
+      LLM_GOVERNOR_BREAKER_FAILURES: '2',
+      LLM_GOVERNOR_DAILY_BUDGET_USD: '5',
+    });
+    expect(r.seen.map((s) => s.error)).toEqual(['APIConnectionTimeoutError', 'APIConnectionTimeoutError', 'CircuitOpenError', 'CircuitOpenError']);
+    expect(r.chats).toHaveLength(2);
+    expect(sumOf(r.samples, 'llm_governor_budget_reserved')).toBe(0);
+  });
+
   it('streams through faults: cut-off streams fail as APIConnectionError and are charged for what they produced', async () => {
     const r = await flapping([{ kind: 'truncate', probability: 0.3 }, { kind: '500', probability: 0.2 }], {
       CALLS: '40',

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/index';
 import type { FaultRule } from '../../src/simulator/types';
 import { runObserved, sumOf } from '../helpers/observed-run';
-import { REPO } from '../helpers/run-app';
+import { REPO, runApp } from '../helpers/run-app';
 
 const APP = resolve(REPO, 'test/fixtures/resilience-app.cjs');
 let sim: Simulator;
@@ -207,5 +207,16 @@ describe('moderation guard', () => {
     expect(sim.requests()).toHaveLength(0);
     const clean = await run({ PROMPT: 'hello there', LLM_GOVERNOR_CONFIG: file });
     expect(clean.seen[0].ok).toBe(true);
+  });
+});
+
+describe('wrap(client) without any OpenTelemetry setup', () => {
+  it('still owns the retries (the hand-off does not depend on an OTel context manager)', async () => {
+    sim.setFaults([{ kind: '503', count: 1 }]);
+    const r = await runApp({ script: resolve(REPO, 'test/fixtures/wrap-app.cjs'), preload: 'none', env: { SIM_URL: sim.url, GOVERNOR_DIST: resolve(REPO, 'dist/index.js') } });
+    sim.setFaults([]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim())).toMatchObject({ ok: true });
+    expect(sim.requests().filter((q) => q.path.endsWith('/chat/completions'))).toHaveLength(2);
   });
 });

@@ -1,0 +1,436 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * The audit trail's event format: the subset of OCSF 1.8 **API Activity** (`class_uid` 6003,
+ * category 6 "Application Activity") with the `ai_operation` profile that we emit, as one zod
+ * schema, and one builder, `auditEvent(kind, facts)`, for every event kind of issue 5.
+ *
+ * Every object is `.strict()`: a key the schema does not name (a prompt, a header, an API key
+ * copied by mistake) makes the event invalid rather than silently travelling to a SIEM.
+ *
+ * ## Field mapping
+ *
+ * | our fact | OCSF field | notes |
+ * | --- | --- | --- |
+ * | event kind | `activity_id`, `activity_name`, `type_uid`, `type_name`; `unmapped.kind` | see `AUDIT_KINDS`; `type_uid` = 6003 × 100 + `activity_id`; `unmapped.kind` names the kind exactly (`budget_block`, …) |
+ * | when it happened | `time` (ms since epoch) | |
+ * | how long the call took | `duration` (ms) | calls only |
+ * | how bad | `severity_id`, `severity` | 1 Informational … 4 High, per kind |
+ * | outcome | `status_id` (1 Success, 2 Failure), `status`, `status_code`, `status_detail` | `status_code`: the HTTP status, or our refusal code |
+ * | one-line summary | `message` | no prompt text, ever |
+ * | operation (`chat`, `embeddings`, …) | `api.operation` | governor-internal events: `config.load`, `breaker.transition`, `budget_store.health` |
+ * | provider (`openai`, `azure.ai.openai`, `x_ai`) | `api.service.name`, `ai_model.ai_provider`, `message_context.service.name` | internal events without a provider: `llm-governor` |
+ * | user (hashed with the configured salt **by the caller**) | `actor.user.uid` | never the raw id |
+ * | tenant | `actor.user.account.uid` | OCSF's account the user acts within (as CloudTrail's account id maps); also satisfies User's "at least one of account, name, uid" when the user is unknown |
+ * | feature | `actor.app_uid` | the part of the client application that made the call; `actor.app_name` is the service |
+ * | service name (`OTEL_SERVICE_NAME`) | `actor.app_name`, `src_endpoint.svc_name` | always set, so Actor's "at least one of" constraint always holds |
+ * | host we run on | `src_endpoint.hostname` | |
+ * | provider host and port | `dst_endpoint.hostname`, `dst_endpoint.port` | |
+ * | model (the one that served; the requested one in `unmapped.requested_model` when they differ) | `ai_model.name` | |
+ * | token counts | `message_context.prompt_tokens`, `.completion_tokens`, `.total_tokens` | |
+ * | package name, version | `metadata.product.name`, `.version`, `.vendor_name` | |
+ * | event id | `metadata.uid` | a UUID; also lets a SIEM drop the rare duplicate line of an at-least-once sink |
+ * | trace id | `metadata.correlation_uid` | the W3C trace id of the call's span |
+ * | schema | `metadata.version` = `1.8.0`, `metadata.profiles` = `['ai_operation']` | |
+ * | cost in USD | `unmapped.cost_usd` | |
+ * | budget name and state | `unmapped.budget`, `unmapped.budget_state` { `spent_usd`, `limit_usd`, `window`, `threshold` } | |
+ * | breaker | `unmapped.breaker` { `provider`, `model`, `state`, `from` } | |
+ * | the decision taken | `unmapped.decision` | `allow`, `block`, `cap_tokens`, … see `DECISIONS` |
+ * | figures estimated locally | `unmapped.estimated` | |
+ * | fallback hop | `unmapped.fallback_from` { `provider`, `model` } | served by `api.service.name` / `ai_model` |
+ * | capped output tokens | `unmapped.max_output_tokens` | |
+ */
+
+export const OCSF_VERSION = '1.8.0';
+export const API_ACTIVITY_CLASS_UID = 6003;
+export const APPLICATION_CATEGORY_UID = 6;
+
+export const ACTIVITY = { UNKNOWN: 0, CREATE: 1, READ: 2, UPDATE: 3, DELETE: 4, OTHER: 99 } as const;
+const ACTIVITY_NAME: Record<number, string> = { 0: 'Unknown', 1: 'Create', 2: 'Read', 3: 'Update', 4: 'Delete', 99: 'Other' };
+
+export const SEVERITY = { UNKNOWN: 0, INFORMATIONAL: 1, LOW: 2, MEDIUM: 3, HIGH: 4, CRITICAL: 5, FATAL: 6, OTHER: 99 } as const;
+const SEVERITY_NAME: Record<number, string> = { 0: 'Unknown', 1: 'Informational', 2: 'Low', 3: 'Medium', 4: 'High', 5: 'Critical', 6: 'Fatal', 99: 'Other' };
+
+export const STATUS = { UNKNOWN: 0, SUCCESS: 1, FAILURE: 2, OTHER: 99 } as const;
+const STATUS_NAME: Record<number, string> = { 0: 'Unknown', 1: 'Success', 2: 'Failure', 99: 'Other' };
+
+/** What `unmapped.decision` can say. */
+export const DECISIONS = [
+  'allow',
+  'block',
+  'cap_tokens',
+  'downgrade',
+  'alert',
+  'rate_limited',
+  'cache_hit',
+  'moderation_block',
+  'fallback',
+  'fail_open',
+  'fail_closed',
+  'uncounted',
+] as const;
+
+const nonNegInt = z.number().int().nonnegative();
+const shortText = z.string().min(1).max(1024);
+
+const endpointSrc = z
+  .object({
+    svc_name: shortText,
+    hostname: shortText.optional(),
+  })
+  .strict();
+
+const endpointDst = z
+  .object({
+    hostname: shortText,
+    port: z.number().int().min(1).max(65535).optional(),
+  })
+  .strict();
+
+const modelRef = z.object({ provider: shortText, model: shortText.optional() }).strict();
+
+export const ocsfApiActivitySchema = z
+  .object({
+    class_uid: z.literal(API_ACTIVITY_CLASS_UID),
+    class_name: z.literal('API Activity').optional(),
+    category_uid: z.literal(APPLICATION_CATEGORY_UID),
+    category_name: z.literal('Application Activity').optional(),
+    activity_id: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(99)]),
+    activity_name: shortText.optional(),
+    type_uid: z.number().int(),
+    type_name: shortText.optional(),
+    time: nonNegInt,
+    duration: z.number().nonnegative().optional(),
+    severity_id: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(5), z.literal(6), z.literal(99)]),
+    severity: shortText.optional(),
+    status_id: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(99)]),
+    status: shortText.optional(),
+    status_code: z.string().min(1).max(64).optional(),
+    status_detail: shortText.optional(),
+    message: shortText,
+    api: z
+      .object({
+        operation: shortText,
+        service: z.object({ name: shortText }).strict(),
+      })
+      .strict(),
+    actor: z
+      .object({
+        app_name: shortText,
+        app_uid: shortText.optional(),
+        user: z
+          .object({
+            uid: shortText.optional(),
+            name: shortText.optional(),
+            account: z.object({ uid: shortText }).strict().optional(),
+          })
+          .strict()
+          .refine((u) => u.uid !== undefined || u.name !== undefined || u.account !== undefined, {
+            message: 'OCSF User needs at least one of uid, name, account',
+          })
+          .optional(),
+      })
+      .strict(),
+    src_endpoint: endpointSrc,
+    dst_endpoint: endpointDst.optional(),
+    ai_model: z.object({ ai_provider: shortText, name: shortText }).strict().optional(),
+    message_context: z
+      .object({
+        service: z.object({ name: shortText }).strict(),
+        prompt_tokens: nonNegInt.optional(),
+        completion_tokens: nonNegInt.optional(),
+        total_tokens: nonNegInt.optional(),
+      })
+      .strict()
+      .optional(),
+    metadata: z
+      .object({
+        product: z.object({ name: shortText, version: shortText, vendor_name: shortText }).strict(),
+        uid: shortText,
+        correlation_uid: z.string().regex(/^[0-9a-f]{32}$/, 'expected a W3C trace id').optional(),
+        version: z.literal(OCSF_VERSION),
+        profiles: z.array(z.literal('ai_operation')).length(1),
+      })
+      .strict(),
+    unmapped: z
+      .object({
+        kind: shortText,
+        cost_usd: z.number().nonnegative().optional(),
+        budget: shortText.optional(),
+        budget_state: z
+          .object({
+            spent_usd: z.number().nonnegative().optional(),
+            limit_usd: z.number().positive().optional(),
+            window: shortText.optional(),
+            threshold: z.number().positive().optional(),
+          })
+          .strict()
+          .optional(),
+        breaker: z
+          .object({
+            provider: shortText.optional(),
+            model: shortText.optional(),
+            state: z.enum(['closed', 'half_open', 'open']),
+            from: z.enum(['closed', 'half_open', 'open']).optional(),
+          })
+          .strict()
+          .optional(),
+        decision: z.enum(DECISIONS).optional(),
+        estimated: z.boolean().optional(),
+        requested_model: shortText.optional(),
+        fallback_from: modelRef.optional(),
+        max_output_tokens: nonNegInt.optional(),
+      })
+      .strict(),
+  })
+  .strict()
+  .refine((e) => e.type_uid === e.class_uid * 100 + e.activity_id, { message: 'type_uid must be class_uid * 100 + activity_id', path: ['type_uid'] });
+
+export type OcsfApiActivity = z.infer<typeof ocsfApiActivitySchema>;
+
+/** Every event kind, with its OCSF activity, status and severity. */
+export const AUDIT_KINDS = {
+  call_completed: { activity: ACTIVITY.CREATE, status: STATUS.SUCCESS, severity: SEVERITY.INFORMATIONAL, decision: 'allow' },
+  call_failed: { activity: ACTIVITY.CREATE, status: STATUS.FAILURE, severity: SEVERITY.MEDIUM, decision: undefined },
+  budget_threshold_crossed: { activity: ACTIVITY.CREATE, status: STATUS.SUCCESS, severity: SEVERITY.LOW, decision: 'alert' },
+  budget_block: { activity: ACTIVITY.CREATE, status: STATUS.FAILURE, severity: SEVERITY.MEDIUM, decision: 'block' },
+  token_cap_applied: { activity: ACTIVITY.CREATE, status: STATUS.SUCCESS, severity: SEVERITY.LOW, decision: 'cap_tokens' },
+  downgrade_applied: { activity: ACTIVITY.CREATE, status: STATUS.SUCCESS, severity: SEVERITY.LOW, decision: 'downgrade' },
+  breaker_opened: { activity: ACTIVITY.OTHER, status: STATUS.FAILURE, severity: SEVERITY.HIGH, decision: undefined },
+  breaker_half_opened: { activity: ACTIVITY.OTHER, status: STATUS.SUCCESS, severity: SEVERITY.INFORMATIONAL, decision: undefined },
+  breaker_closed: { activity: ACTIVITY.OTHER, status: STATUS.SUCCESS, severity: SEVERITY.INFORMATIONAL, decision: undefined },
+  rate_limit_rejected: { activity: ACTIVITY.CREATE, status: STATUS.FAILURE, severity: SEVERITY.MEDIUM, decision: 'rate_limited' },
+  cache_hit: { activity: ACTIVITY.READ, status: STATUS.SUCCESS, severity: SEVERITY.INFORMATIONAL, decision: 'cache_hit' },
+  moderation_block: { activity: ACTIVITY.CREATE, status: STATUS.FAILURE, severity: SEVERITY.HIGH, decision: 'moderation_block' },
+  fallback: { activity: ACTIVITY.CREATE, status: STATUS.SUCCESS, severity: SEVERITY.LOW, decision: 'fallback' },
+  budget_store_unavailable: { activity: ACTIVITY.OTHER, status: STATUS.FAILURE, severity: SEVERITY.HIGH, decision: undefined },
+  budget_store_recovered: { activity: ACTIVITY.OTHER, status: STATUS.SUCCESS, severity: SEVERITY.INFORMATIONAL, decision: undefined },
+  config_loaded: { activity: ACTIVITY.OTHER, status: STATUS.SUCCESS, severity: SEVERITY.INFORMATIONAL, decision: undefined },
+  config_rejected: { activity: ACTIVITY.OTHER, status: STATUS.FAILURE, severity: SEVERITY.HIGH, decision: undefined },
+  unknown_price: { activity: ACTIVITY.CREATE, status: STATUS.SUCCESS, severity: SEVERITY.MEDIUM, decision: 'uncounted' },
+} as const satisfies Record<string, { activity: number; status: number; severity: number; decision: (typeof DECISIONS)[number] | undefined }>;
+
+export type AuditKind = keyof typeof AUDIT_KINDS;
+
+/** Who we are: fixed for the process. */
+export interface AuditSource {
+  /** `OTEL_SERVICE_NAME`, or `unknown_service:node`. */
+  serviceName: string;
+  hostname?: string;
+  productVersion: string;
+}
+
+/**
+ * What the caller knows about the event. There is deliberately no field for prompt or completion
+ * text, request headers or API keys; the builder copies only the fields named here, so extra keys
+ * on the object passed in never reach the event.
+ */
+export interface AuditFacts {
+  source: AuditSource;
+  /** ms since epoch; defaults to now. */
+  time?: number;
+  durationMs?: number;
+  /** W3C trace id (32 lowercase hex). */
+  traceId?: string;
+  /** Event id; defaults to a random UUID. */
+  eventId?: string;
+  operation?: string;
+  provider?: string;
+  providerHost?: string;
+  providerPort?: number;
+  /** The model that served (or would have served) the call. */
+  model?: string;
+  /** The model the app asked for, when a downgrade or fallback changed it. */
+  requestedModel?: string;
+  /** Already hashed with the configured salt. */
+  userHash?: string;
+  tenant?: string;
+  feature?: string;
+  usage?: { promptTokens?: number; completionTokens?: number; totalTokens?: number };
+  estimated?: boolean;
+  costUsd?: number;
+  statusCode?: number | string;
+  /** Short machine-readable reason, e.g. the error type. Scrubbed of anything key-like. */
+  detail?: string;
+  /** Overrides the default one-line message. Scrubbed of anything key-like. */
+  message?: string;
+  budget?: { name: string; spentUsd?: number; limitUsd?: number; window?: string; threshold?: number };
+  breaker?: { provider?: string; model?: string; from?: 'closed' | 'half_open' | 'open' };
+  fallbackFrom?: { provider: string; model?: string };
+  maxOutputTokens?: number;
+  /** For the budget store events: whether calls go through (`fail_open`) or are refused (`fail_closed`). */
+  failureMode?: 'open' | 'closed';
+}
+
+const PRODUCT_NAME = 'llm-governor';
+const INTERNAL_SERVICE = 'llm-governor';
+
+const SECRET_PATTERNS: RegExp[] = [
+  /\bBearer\s+[^\s"',;]+/gi,
+  /\b(?:sk|xai|sess)-[A-Za-z0-9_-]{6,}/g,
+  /\b(?:api[-_]?key|authorization|x-api-key)\b(\s*["']?\s*[:=]\s*["']?)[^\s"',;}]+/gi,
+];
+
+/** Removes anything that looks like a credential from free text and bounds its length. */
+export function scrub(text: string, max = 512): string {
+  let out = text;
+  for (const p of SECRET_PATTERNS) out = out.replace(p, (m, sep?: string) => (typeof sep === 'string' && /key|authorization/i.test(m) ? m.slice(0, m.indexOf(sep) + sep.length) + '[REDACTED]' : '[REDACTED]'));
+  out = out.replace(/[\r\n]+/g, ' ');
+  return out.length > max ? `${out.slice(0, max - 1)}…` : out;
+}
+
+function defaultMessage(kind: AuditKind, f: AuditFacts): string {
+  const target = [f.provider, f.model].filter(Boolean).join(' ') || 'call';
+  switch (kind) {
+    case 'call_completed':
+      return `${f.operation ?? 'call'} to ${target} completed`;
+    case 'call_failed':
+      return `${f.operation ?? 'call'} to ${target} failed`;
+    case 'budget_threshold_crossed':
+      return `budget ${f.budget?.name ?? '?'} crossed ${Math.round((f.budget?.threshold ?? 0) * 100)}%`;
+    case 'budget_block':
+      return `budget ${f.budget?.name ?? '?'} blocked a call to ${target}`;
+    case 'token_cap_applied':
+      return `budget ${f.budget?.name ?? '?'} capped output tokens of a call to ${target}`;
+    case 'downgrade_applied':
+      return `budget ${f.budget?.name ?? '?'} downgraded ${f.requestedModel ?? '?'} to ${f.model ?? '?'}`;
+    case 'breaker_opened':
+      return `circuit breaker for ${target} opened`;
+    case 'breaker_half_opened':
+      return `circuit breaker for ${target} half-opened`;
+    case 'breaker_closed':
+      return `circuit breaker for ${target} closed`;
+    case 'rate_limit_rejected':
+      return `rate limit rejected a call to ${target}`;
+    case 'cache_hit':
+      return `call to ${target} answered from the cache`;
+    case 'moderation_block':
+      return `moderation blocked a call to ${target}`;
+    case 'fallback':
+      return `call fell back from ${[f.fallbackFrom?.provider, f.fallbackFrom?.model].filter(Boolean).join(' ') || '?'} to ${target}`;
+    case 'budget_store_unavailable':
+      return `budget store unavailable; calls ${f.failureMode === 'closed' ? 'refused' : 'not counted'}`;
+    case 'budget_store_recovered':
+      return 'budget store recovered';
+    case 'config_loaded':
+      return 'configuration loaded';
+    case 'config_rejected':
+      return 'configuration rejected as invalid';
+    case 'unknown_price':
+      return `no price for ${target}; cost not counted`;
+  }
+}
+
+function apiOperation(kind: AuditKind, f: AuditFacts): string {
+  if (kind === 'config_loaded' || kind === 'config_rejected') return 'config.load';
+  if (kind.startsWith('breaker_')) return 'breaker.transition';
+  if (kind.startsWith('budget_store_')) return 'budget_store.health';
+  return f.operation ?? 'unknown';
+}
+
+function finite(n: number | undefined): number | undefined {
+  return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
+}
+
+function count(n: number | undefined): number | undefined {
+  const v = finite(n);
+  return v !== undefined && v >= 0 ? Math.round(v) : undefined;
+}
+
+function text(s: string | undefined, max = 256): string | undefined {
+  if (typeof s !== 'string' || s === '') return undefined;
+  return scrub(s, max);
+}
+
+function prune<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+/**
+ * Builds one OCSF API Activity event. Pure apart from the defaults for `time` and `metadata.uid`.
+ * Copies only known fields of `facts`; free text is scrubbed of credential-looking strings.
+ */
+export function auditEvent(kind: AuditKind, facts: AuditFacts): OcsfApiActivity {
+  const k = AUDIT_KINDS[kind];
+  const f = facts;
+  const provider = text(f.provider ?? f.breaker?.provider);
+  const model = text(f.model ?? f.breaker?.model);
+  const service = provider ?? INTERNAL_SERVICE;
+  const statusCode = f.statusCode === undefined ? undefined : text(String(f.statusCode), 64);
+
+  const user =
+    f.userHash || f.tenant
+      ? prune({ uid: text(f.userHash), account: f.tenant ? { uid: text(f.tenant)! } : undefined })
+      : undefined;
+
+  const usage = f.usage
+    ? prune({
+        prompt_tokens: count(f.usage.promptTokens),
+        completion_tokens: count(f.usage.completionTokens),
+        total_tokens: count(f.usage.totalTokens ?? (f.usage.promptTokens !== undefined || f.usage.completionTokens !== undefined ? (f.usage.promptTokens ?? 0) + (f.usage.completionTokens ?? 0) : undefined)),
+      })
+    : undefined;
+
+  const breakerState: 'open' | 'half_open' | 'closed' | undefined = kind === 'breaker_opened' ? 'open' : kind === 'breaker_half_opened' ? 'half_open' : kind === 'breaker_closed' ? 'closed' : undefined;
+  const decision =
+    kind === 'budget_store_unavailable' ? (f.failureMode === 'closed' ? 'fail_closed' : 'fail_open') : k.decision;
+
+  const event: OcsfApiActivity = {
+    class_uid: API_ACTIVITY_CLASS_UID,
+    class_name: 'API Activity',
+    category_uid: APPLICATION_CATEGORY_UID,
+    category_name: 'Application Activity',
+    activity_id: k.activity,
+    activity_name: ACTIVITY_NAME[k.activity],
+    type_uid: API_ACTIVITY_CLASS_UID * 100 + k.activity,
+    type_name: `API Activity: ${ACTIVITY_NAME[k.activity]}`,
+    time: Math.max(0, Math.round(finite(f.time) ?? Date.now())),
+    duration: finite(f.durationMs) !== undefined && f.durationMs! >= 0 ? f.durationMs : undefined,
+    severity_id: k.severity,
+    severity: SEVERITY_NAME[k.severity],
+    status_id: k.status,
+    status: STATUS_NAME[k.status],
+    status_code: statusCode,
+    status_detail: text(f.detail),
+    message: text(f.message, 512) ?? scrub(defaultMessage(kind, f)),
+    api: { operation: text(apiOperation(kind, f))!, service: { name: service } },
+    actor: prune({ app_name: text(f.source.serviceName) ?? 'unknown_service:node', app_uid: text(f.feature), user }),
+    src_endpoint: prune({ svc_name: text(f.source.serviceName) ?? 'unknown_service:node', hostname: text(f.source.hostname) }),
+    dst_endpoint: f.providerHost
+      ? prune({ hostname: text(f.providerHost)!, port: Number.isInteger(f.providerPort) && f.providerPort! > 0 && f.providerPort! < 65536 ? f.providerPort : undefined })
+      : undefined,
+    ai_model: provider && model ? { ai_provider: provider, name: model } : undefined,
+    message_context: usage && provider ? { service: { name: provider }, ...usage } : undefined,
+    metadata: prune({
+      product: { name: PRODUCT_NAME, version: text(f.source.productVersion, 64) ?? '0.0.0', vendor_name: PRODUCT_NAME },
+      uid: text(f.eventId, 128) ?? randomUUID(),
+      correlation_uid: typeof f.traceId === 'string' && /^[0-9a-f]{32}$/.test(f.traceId) ? f.traceId : undefined,
+      version: OCSF_VERSION,
+      profiles: ['ai_operation' as const],
+    }),
+    unmapped: prune({
+      kind,
+      cost_usd: finite(f.costUsd) !== undefined && f.costUsd! >= 0 ? f.costUsd : undefined,
+      budget: text(f.budget?.name),
+      budget_state: f.budget
+        ? prune({
+            spent_usd: finite(f.budget.spentUsd) !== undefined && f.budget.spentUsd! >= 0 ? f.budget.spentUsd : undefined,
+            limit_usd: finite(f.budget.limitUsd) !== undefined && f.budget.limitUsd! > 0 ? f.budget.limitUsd : undefined,
+            window: text(f.budget.window, 64),
+            threshold: finite(f.budget.threshold) !== undefined && f.budget.threshold! > 0 ? f.budget.threshold : undefined,
+          })
+        : undefined,
+      breaker: breakerState ? prune({ provider, model, state: breakerState, from: f.breaker?.from }) : undefined,
+      decision,
+      estimated: typeof f.estimated === 'boolean' ? f.estimated : undefined,
+      requested_model: text(f.requestedModel),
+      fallback_from: f.fallbackFrom?.provider ? prune({ provider: text(f.fallbackFrom.provider)!, model: text(f.fallbackFrom.model) }) : undefined,
+      max_output_tokens: count(f.maxOutputTokens),
+    }),
+  };
+  if (event.unmapped.budget_state && Object.keys(event.unmapped.budget_state).length === 0) delete event.unmapped.budget_state;
+  if (event.message_context && Object.keys(event.message_context).length === 1) delete event.message_context;
+  return prune(event);
+}
