@@ -155,6 +155,12 @@ describe('RedisBudgetStore', () => {
         });
         writeFileSync(join(dir, 'cost/stores', file.replace(/\.ts$/, '.js')), out.outputText);
       }
+      // The socket discipline the store shares with the other Redis clients.
+      mkdirSync(join(dir, 'util'));
+      const socket = ts.transpileModule(readFileSync(join(ROOT, 'src/util/redis-socket.ts'), 'utf8'), {
+        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+      });
+      writeFileSync(join(dir, 'util/redis-socket.js'), socket.outputText);
       const child = join(dir, 'child.js');
       writeFileSync(
         child,

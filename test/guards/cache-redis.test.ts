@@ -177,15 +177,16 @@ describe('RedisCacheStore in a process of its own', () => {
     const dir = mkdtempSync(join(tmpdir(), 'llm-governor-cache-'));
     try {
       // Compile the store as it ships (CommonJS), without touching dist/.
-      mkdirSync(join(dir, 'cache'));
-      for (const file of ['redis-store.ts', 'store.ts']) {
-        const out = ts.transpileModule(readFileSync(join(ROOT, 'src/guards/cache', file), 'utf8'), {
+      mkdirSync(join(dir, 'guards/cache'), { recursive: true });
+      mkdirSync(join(dir, 'util'));
+      for (const file of ['guards/cache/redis-store.ts', 'guards/cache/store.ts', 'util/redis-socket.ts']) {
+        const out = ts.transpileModule(readFileSync(join(ROOT, 'src', file), 'utf8'), {
           compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
         });
-        writeFileSync(join(dir, 'cache', file.replace(/\.ts$/, '.js')), out.outputText);
+        writeFileSync(join(dir, file.replace(/\.ts$/, '.js')), out.outputText);
       }
       const child = join(dir, 'child.js');
-      writeFileSync(child, `'use strict';\nconst { RedisCacheStore } = require('./cache/redis-store.js');\nconst url = process.argv[2];\n${script}`);
+      writeFileSync(child, `'use strict';\nconst { RedisCacheStore } = require('./guards/cache/redis-store.js');\nconst url = process.argv[2];\n${script}`);
       const started = Date.now();
       return await new Promise((resolvePromise, reject) => {
         const proc = spawn(process.execPath, [child, url], { env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules') }, stdio: ['ignore', 'pipe', 'pipe'] });

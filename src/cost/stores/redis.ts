@@ -13,6 +13,7 @@ import {
 import { LIST_LUA, MARK_ONCE_LUA, RESERVE_LUA, SETTLE_LUA, STATES_LUA } from './lua';
 import { BudgetStoreUnavailableError } from './types';
 import type { BudgetKey, BudgetListEntry, BudgetState, BudgetStore, ReserveResult } from './types';
+import { connectionAttemptSettled, holdEventLoop } from '../../util/redis-socket';
 
 export interface RedisBudgetStoreOptions {
   /** Prefix of every key (as a hash tag: '{llm-governor}:b:<id>'). Default 'llm-governor'. */
@@ -90,9 +91,7 @@ export class RedisBudgetStore implements BudgetStore {
   private inflight = 0;
 
   private holdEventLoop(hold: boolean): void {
-    const stream = (this.redis as unknown as { stream?: { ref?: () => void; unref?: () => void } }).stream;
-    if (hold) stream?.ref?.();
-    else stream?.unref?.();
+    holdEventLoop(this.redis, hold);
   }
 
   /** Listens to availability transitions (false once when Redis becomes unreachable, true once when it recovers). Returns an unsubscribe function. */
@@ -273,19 +272,8 @@ export class RedisBudgetStore implements BudgetStore {
     if (status === 'ready' || !this.available || !['wait', 'connecting', 'connect'].includes(status)) {
       return Promise.resolve();
     }
-    this.connecting ??= new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.redis.off('ready', done);
-        this.redis.off('error', done);
-        this.redis.off('close', done);
-        this.connecting = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, this.commandTimeoutMs);
-      this.redis.on('ready', done);
-      this.redis.on('error', done);
-      this.redis.on('close', done);
+    this.connecting ??= connectionAttemptSettled(this.redis, this.commandTimeoutMs).then(() => {
+      this.connecting = undefined;
     });
     return this.connecting;
   }

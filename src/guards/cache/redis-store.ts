@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { CacheStore } from './store';
+import { connectionAttemptSettled, holdEventLoop } from '../../util/redis-socket';
 
 export interface RedisCacheStoreOptions {
   /** Prefix of every key, as a hash tag: `{<namespace>}:cache:<key>`. Default 'llm-governor'. */
@@ -94,9 +95,7 @@ export class RedisCacheStore implements CacheStore {
   // -------------------------------------------------------------------------------------------
 
   private holdEventLoop(hold: boolean): void {
-    const stream = (this.redis as unknown as { stream?: { ref?: () => void; unref?: () => void } }).stream;
-    if (hold) stream?.ref?.();
-    else stream?.unref?.();
+    holdEventLoop(this.redis, hold);
   }
 
   /** Sends one command; while it is in flight the socket keeps the process alive (a pending SET lands before exit). */
@@ -114,19 +113,8 @@ export class RedisCacheStore implements CacheStore {
   /** While the very first connection is being made, a command waits for it up to commandTimeoutMs (later outages fail at once). */
   private firstConnection(): Promise<void> {
     if (this.firstAttemptOver || !['wait', 'connecting', 'connect'].includes(this.redis.status)) return Promise.resolve();
-    this.connecting ??= new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.redis.off('ready', done);
-        this.redis.off('error', done);
-        this.redis.off('close', done);
-        this.connecting = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, this.commandTimeoutMs);
-      this.redis.on('ready', done);
-      this.redis.on('error', done);
-      this.redis.on('close', done);
+    this.connecting ??= connectionAttemptSettled(this.redis, this.commandTimeoutMs).then(() => {
+      this.connecting = undefined;
     });
     return this.connecting;
   }

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import type { Limits } from './limits';
 import { ADMIT_LUA, REWEIGH_LUA } from './lua';
 import { WINDOW_MS } from './window';
+import { connectionAttemptSettled, holdEventLoop } from '../../util/redis-socket';
 
 export interface RedisWindowsOptions {
   /** Hash tag of every key: '{<namespace>}:rl:<provider>|<model>'. Default 'llm-governor'. */
@@ -130,9 +131,7 @@ export class RedisWindows {
   }
 
   private holdEventLoop(hold: boolean): void {
-    const stream = (this.redis as unknown as { stream?: { ref?: () => void; unref?: () => void } }).stream;
-    if (hold) stream?.ref?.();
-    else stream?.unref?.();
+    holdEventLoop(this.redis, hold);
   }
 
   private async run(script: 'lgRateAdmit' | 'lgRateReweigh', target: string, args: string[]): Promise<unknown> {
@@ -159,19 +158,8 @@ export class RedisWindows {
   private firstConnection(): Promise<void> {
     const status = this.redis.status;
     if (status === 'ready' || !this.available || !['wait', 'connecting', 'connect'].includes(status)) return Promise.resolve();
-    this.connecting ??= new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.redis.off('ready', done);
-        this.redis.off('error', done);
-        this.redis.off('close', done);
-        this.connecting = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, this.commandTimeoutMs);
-      this.redis.on('ready', done);
-      this.redis.on('error', done);
-      this.redis.on('close', done);
+    this.connecting ??= connectionAttemptSettled(this.redis, this.commandTimeoutMs).then(() => {
+      this.connecting = undefined;
     });
     return this.connecting;
   }
