@@ -7,6 +7,8 @@ export interface Attribution {
   tenant?: string;
   user?: string;
   feature?: string;
+  /** `user` is already a salted hash (it came from the request's `user` / `safety_identifier`). */
+  userHashed?: boolean;
 }
 
 const storage = new AsyncLocalStorage<Attribution>();
@@ -54,6 +56,13 @@ export function resolveAttribution(ctx: Context, body: Record<string, unknown> |
   const feature = fromScope?.feature ?? fromBaggage(BAGGAGE_KEYS.feature);
   if (tenant) out.tenant = tenant;
   if (user) out.user = user;
+  if (user && fromScope?.user === undefined && fromBaggage(BAGGAGE_KEYS.user) === undefined) out.userHashed = true;
   if (feature) out.feature = feature;
   return out;
+}
+
+/** The user as audit events carry it: always a salted hash, never the raw identifier. */
+export function hashedUser(attribution: Attribution, salt: string): string | undefined {
+  if (!attribution.user) return undefined;
+  return attribution.userHashed ? attribution.user : hashUser(attribution.user, salt);
 }

@@ -5,17 +5,30 @@
  * - SIGTERM / SIGINT: when the app has its own listener, we only flush alongside it and the app
  *   decides; when it has none, we flush (bounded) and re-raise the signal, so the process dies
  *   of it exactly as it would have without us.
+ *
+ * `flushSync` (optional) is what must reach the disk whatever happens next: it runs on `exit`
+ * (including `process.exit()` and an uncaught exception) and first thing on SIGTERM / SIGINT,
+ * before any asynchronous work, so a signal that ends the process soon after loses nothing.
  */
-export function onProcessEnd(flush: () => Promise<void>): void {
+export function onProcessEnd(flush: () => Promise<void>, flushSync?: () => void): void {
   let flushing: Promise<void> | undefined;
   const once = () => (flushing ??= flush().catch(() => undefined));
+  const sync = () => {
+    try {
+      flushSync?.();
+    } catch {
+      /* never into the app */
+    }
+  };
 
   process.once('beforeExit', () => {
     void once();
   });
+  if (flushSync) process.on('exit', sync);
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     const handler = () => {
+      sync();
       const appHandles = process.listenerCount(signal) > 1;
       void once().then(() => {
         if (appHandles) return;

@@ -4,6 +4,7 @@
  * `openai` SDK when the app loads it. Never throws into the app, unless the config asks to
  * fail closed on an invalid configuration.
  */
+import { processAuditTrail } from './audit';
 import { ConfigError, loadConfig } from './config/load';
 import { onProcessEnd } from './exit-hooks';
 import { PriceTable } from './cost/prices';
@@ -13,20 +14,29 @@ import { LlmGovernorInstrumentation } from './instrumentation/instrumentation';
 import { getState, setState } from './runtime-state';
 import { hasGlobalTracerProvider, shutdownSdk, startSdk } from './sdk';
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const PACKAGE_VERSION: string = require('../package.json').version;
+
 function register(): void {
   if (getState()) return; // loaded twice (--require and --import): once is enough
   const loaded = loadConfig();
   setState({ loaded });
+  const { config } = loaded;
+  const refusing = loaded.problems.length > 0 && config.fail_closed;
+  // The audit trail starts first: a configuration rejected as invalid is itself an audit event.
+  const audit = config.disabled ? undefined : processAuditTrail({ ...loaded, refusing }, PACKAGE_VERSION);
   if (loaded.problems.length) {
     const err = new ConfigError(loaded.problems);
-    if (loaded.config.fail_closed) throw err;
+    if (refusing) {
+      audit?.flushSync();
+      throw err;
+    }
     process.stderr.write(`${err.message}\n  (using the defaults for these; set LLM_GOVERNOR_FAIL_CLOSED=true to refuse to start instead)\n`);
   }
-  const { config } = loaded;
-  if (config.disabled) return;
+  if (!audit) return; // disabled
   installDiagLogger();
 
-  const instrumentation = new LlmGovernorInstrumentation({ governor: config });
+  const instrumentation = new LlmGovernorInstrumentation({ governor: config, audit });
   const startOwnSdk = config.sdk === 'on' || (config.sdk === 'auto' && !hasGlobalTracerProvider());
   const sdk = startOwnSdk ? startSdk({ instrumentations: [instrumentation], serviceName: config.service_name }) : undefined;
   setState({ loaded, instrumentation, sdk });
@@ -40,10 +50,17 @@ function register(): void {
     }
   }).unref();
 
-  onProcessEnd(async () => {
-    await instrumentation.shutdown();
-    await shutdownSdk(sdk, config.flush_timeout_ms);
-  });
+  onProcessEnd(
+    async () => {
+      await instrumentation.shutdown(); // ends open calls and flushes the audit trail
+      await shutdownSdk(sdk, config.flush_timeout_ms);
+    },
+    () => {
+      // Exit or a signal: calls still open end as incomplete, and their audit events reach the file.
+      instrumentation.endOpenCalls();
+      audit.flushSync();
+    },
+  );
 }
 
 try {

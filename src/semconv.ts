@@ -149,6 +149,20 @@ export const GOVERNOR_METRIC = {
   CACHE_REQUESTS: 'llm_governor.cache.requests',
   CACHE_SAVED: 'llm_governor.cache.saved',
   MODERATION_FLAGGED: 'llm_governor.moderation.flagged',
+  AUDIT_EVENTS: 'llm_governor.audit.events',
+  AUDIT_DROPPED: 'llm_governor.audit.dropped',
+  AUDIT_SINK_ERRORS: 'llm_governor.audit.sink_errors',
+} as const;
+
+/** The OpenTelemetry log record `eventName` of every audit event. */
+export const AUDIT_EVENT_NAME = 'llm_governor.audit';
+
+/** Attributes of the audit metrics and log records. */
+export const AUDIT_ATTR = {
+  KIND: 'llm_governor.audit.kind',
+  SINK: 'llm_governor.audit.sink',
+  REASON: 'reason',
+  OCSF_CLASS_UID: 'ocsf.class_uid',
 } as const;
 
 /** `reason` values of `llm_governor.requests.rejected`. */

@@ -1,5 +1,6 @@
 import { metrics, trace } from '@opentelemetry/api';
-import { loadConfig } from './config/load';
+import { processAuditTrail, type AuditTrail } from './audit';
+import { loadConfig, type LoadedConfig } from './config/load';
 import type { GovernorConfig } from './config/schema';
 import { Governor } from './cost/governor';
 import { createGuards, type Guards } from './guards';
@@ -8,16 +9,30 @@ import { GenAiMetrics } from './instrumentation/metrics';
 import { patchClientMethods } from './instrumentation/patch';
 import { INSTRUMENTATION_NAME } from './semconv';
 
-let shared: { config: GovernorConfig; runtime?: Runtime; open: Set<Call> } | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const PACKAGE_VERSION: string = require('../package.json').version;
+
+let shared: { loaded: LoadedConfig; config: GovernorConfig; runtime?: Runtime; open: Set<Call> } | undefined;
 
 /** The runtime for hand-wrapped clients: the app's own global tracer and meter providers. */
 function runtime(): Runtime {
-  shared ??= { config: loadConfig().config, open: new Set() };
+  if (!shared) {
+    const loaded = loadConfig();
+    shared = { loaded, config: loaded.config, open: new Set() };
+  }
   if (!shared.runtime) {
     const s = shared;
     let meterMetrics: GenAiMetrics | undefined;
     let governor: Governor | undefined;
     let guards: Guards | undefined;
+    let audit: AuditTrail | undefined;
+    const auditTrail = () => {
+      if (!audit) {
+        audit = processAuditTrail(s.loaded, PACKAGE_VERSION);
+        audit.setMeter(metrics.getMeter(INSTRUMENTATION_NAME));
+      }
+      return audit;
+    };
     s.runtime = {
       config: s.config,
       get tracer() {
@@ -28,10 +43,13 @@ function runtime(): Runtime {
         return (meterMetrics ??= new GenAiMetrics(metrics.getMeter(INSTRUMENTATION_NAME)));
       },
       get governor() {
-        return (governor ??= new Governor(s.config, metrics.getMeter(INSTRUMENTATION_NAME)));
+        return (governor ??= new Governor(s.config, metrics.getMeter(INSTRUMENTATION_NAME), Date.now, undefined, auditTrail()));
       },
       get guards() {
-        return (guards ??= createGuards(s.config, metrics.getMeter(INSTRUMENTATION_NAME)));
+        return (guards ??= createGuards(s.config, metrics.getMeter(INSTRUMENTATION_NAME), auditTrail()));
+      },
+      get audit() {
+        return auditTrail();
       },
       open: s.open,
     };

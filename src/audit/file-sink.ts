@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import type { AuditSink } from './sink';
 
 /**
  * The JSON-lines audit file: one event per line, appended, rotated by size.
@@ -64,7 +65,8 @@ const promise = {
   unlink: (p: string) => new Promise<void>((res, rej) => fs.unlink(p, (e) => (e && e.code !== 'ENOENT' ? rej(e) : res()))),
 };
 
-export class FileSink {
+export class FileSink implements AuditSink {
+  readonly name = 'file';
   readonly path: string;
   private readonly maxBytes: number;
   private readonly maxFiles: number;

@@ -210,6 +210,19 @@ export const configSchema = z
     moderation_rules: z.array(moderationRuleSchema).default([]),
     /** When the moderation endpoint cannot be reached: `open` sends the call, `closed` blocks it. */
     moderation_failure_mode: z.enum(['open', 'closed'], { error: 'expected open or closed' }).default('open'),
+    // ── audit trail ───────────────────────────────────────────────────────────────────────
+    /** Send audit events as OpenTelemetry log records (event name `llm_governor.audit`). */
+    audit_otel_logs: bool.default(true),
+    /** A JSON-lines file of audit events (one OCSF event per line, appended, rotated by size). */
+    audit_file: z.string().trim().min(1, 'expected a file path').optional(),
+    /** Rotate the audit file before it grows past this many MiB. */
+    audit_file_max_mb: num(z.number({ error: 'expected a size in MiB' }).positive('expected a size in MiB above 0').max(1_048_576)).default(64),
+    /** Rotated audit files kept (`<file>.1` … `<file>.N`); 0 keeps none. */
+    audit_file_max_files: num(z.number({ error: 'expected a whole number of files' }).int().min(0).max(1_000)).default(5),
+    /** RFC 5424 syslog over TCP or UDP: `tcp://host:port` or `udp://host:port`. */
+    audit_syslog: z.string().regex(/^(tcp|udp):\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?\/?$/, 'expected tcp://host:port or udp://host:port').optional(),
+    /** Audit events waiting at most, per queue, before new ones are dropped (and counted). */
+    audit_queue_size: num(z.number({ error: 'expected a whole number of events' }).int().min(100).max(10_000_000)).default(100_000),
     /** Shutdown: how long to wait for exporters to flush on exit, in milliseconds. */
     flush_timeout_ms: num(z.number({ error: 'expected a number of milliseconds' }).int().min(0).max(60_000)).default(2_000),
   })

@@ -39,6 +39,12 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { key: 'moderation_model', env: ['LLM_GOVERNOR_MODERATION_MODEL'] },
   { key: 'moderation_categories', env: ['LLM_GOVERNOR_MODERATION_CATEGORIES'] },
   { key: 'moderation_failure_mode', env: ['LLM_GOVERNOR_MODERATION_FAILURE_MODE'] },
+  { key: 'audit_otel_logs', env: ['LLM_GOVERNOR_AUDIT_OTEL_LOGS'] },
+  { key: 'audit_file', env: ['LLM_GOVERNOR_AUDIT_FILE'] },
+  { key: 'audit_file_max_mb', env: ['LLM_GOVERNOR_AUDIT_FILE_MAX_MB'] },
+  { key: 'audit_file_max_files', env: ['LLM_GOVERNOR_AUDIT_FILE_MAX_FILES'] },
+  { key: 'audit_syslog', env: ['LLM_GOVERNOR_AUDIT_SYSLOG'] },
+  { key: 'audit_queue_size', env: ['LLM_GOVERNOR_AUDIT_QUEUE_SIZE'] },
 ];
 
 export const ENV_CONFIG_FILE = 'LLM_GOVERNOR_CONFIG';

@@ -14,12 +14,12 @@ export interface BudgetDefinition {
   window: WindowSpec;
   thresholds: number[];
   action: BudgetAction;
-  per?: keyof Attribution;
+  per?: 'tenant' | 'user' | 'feature';
   match: ((facts: CallFacts) => boolean)[];
 }
 
 /** What a budget can match on. */
-export interface CallFacts extends Attribution {
+export interface CallFacts extends Omit<Attribution, 'userHashed'> {
   provider: ProviderName;
   model?: string;
   operation: OperationName;

@@ -1,10 +1,11 @@
 import { diag, type Meter } from '@opentelemetry/api';
-import type { Attribution } from '../attribution';
+import { hashUser, type Attribution } from '../attribution';
+import { NO_AUDIT, type AuditRecorder } from '../audit/trail';
 import type { GovernorConfig } from '../config/schema';
 import type { Body, Operation } from '../instrumentation/operations';
 import type { CallRecord } from '../instrumentation/record';
 import { ATTR, PROVIDER, REJECT_REASON, type ProviderName } from '../semconv';
-import { budgetKey, budgetsFromConfig, type CallFacts } from './budgets';
+import { budgetKey, budgetsFromConfig, UNATTRIBUTED, type BudgetDefinition, type CallFacts } from './budgets';
 import { BudgetEngine, type Admission, type CallEstimate } from './engine';
 import { CostMetrics } from './metrics';
 import { picoToUsd, type Pico } from './money';
@@ -51,6 +52,7 @@ export class Governor {
     meter: Meter,
     private readonly now: () => number = Date.now,
     store?: BudgetStore,
+    private readonly audit: AuditRecorder = NO_AUDIT,
   ) {
     this.prices = Object.keys(config.prices).length ? PriceTable.bundled().withOverrides(config.prices) : PriceTable.bundled();
     this.metrics = new CostMetrics(meter, config.label_limit, now);
@@ -72,6 +74,7 @@ export class Governor {
         },
         thresholdCrossed: (def, value, threshold, state, windowId) => {
           this.metrics.thresholdCrossed(def, threshold);
+          this.auditThreshold(def, value, threshold, state.spent, windowId);
           diag.warn(
             `llm-governor: budget "${def.name}"${value ? ` (${def.per} ${value})` : ''} crossed ${Math.round(threshold * 100)}%: ` +
               `$${picoToUsd(state.spent).toFixed(6)} of $${picoToUsd(def.limit)} spent in window ${windowId}`,
@@ -161,13 +164,33 @@ export class Governor {
     this.metrics.unknownPrice({ [ATTR.PROVIDER_NAME]: provider, [ATTR.REQUEST_MODEL]: name });
     if (!this.warnedUnknown.has(key)) {
       this.warnedUnknown.add(key);
+      this.audit.record('unknown_price', { provider, model: name, estimated: true });
       diag.warn(`llm-governor: no price for ${key}; costing it as ${provider}'s most expensive model and flagging the cost as estimated (add it under "prices" in the config)`);
     }
     return { price: this.prices.mostExpensive(provider), known: false };
   }
 
+  private auditThreshold(def: BudgetDefinition, value: string | undefined, threshold: number, spent: Pico, windowId: string): void {
+    const who: { tenant?: string; userHash?: string; feature?: string } = {};
+    if (value !== undefined && value !== UNATTRIBUTED) {
+      if (def.per === 'tenant') who.tenant = value;
+      else if (def.per === 'feature') who.feature = value;
+      // A user from a request field is already a salted hash (u_ + 16 hex); any other is hashed here.
+      else if (def.per === 'user') who.userHash = /^u_[0-9a-f]{16}$/.test(value) ? value : hashUser(value, this.config.user_hash_salt);
+    }
+    this.audit.record('budget_threshold_crossed', {
+      ...who,
+      budget: { name: def.name, spentUsd: picoToUsd(spent), limitUsd: picoToUsd(def.limit), window: windowId, threshold },
+    });
+  }
+
   private onStoreAvailability(up: boolean, err?: Error): void {
     this.metrics.setStoreAvailable(up);
+    const code = (err as { code?: unknown })?.code;
+    this.audit.record(up ? 'budget_store_recovered' : 'budget_store_unavailable', {
+      failureMode: this.config.store_failure_mode,
+      detail: up ? this.store?.kind : `${this.store?.kind ?? 'store'}: ${typeof code === 'string' ? code : err?.name ?? 'unreachable'}`,
+    });
     if (up) {
       diag.warn('llm-governor: budget store reachable again; settling what was pending');
       this.engine?.retryPending();

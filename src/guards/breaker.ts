@@ -1,6 +1,7 @@
 import { diag, type Meter } from '@opentelemetry/api';
 import CircuitBreaker from 'opossum';
 import type { GovernorConfig } from '../config/schema';
+import { NO_AUDIT, type AuditRecorder } from '../audit/trail';
 import { governorError } from '../errors';
 import { ATTR, GOVERNOR_METRIC } from '../semconv';
 
@@ -66,12 +67,20 @@ export class Breakers {
     private readonly settings: BreakerSettings,
     meter: Meter,
     private readonly now: () => number = Date.now,
+    audit: AuditRecorder = NO_AUDIT,
   ) {
     const transitions = meter.createCounter(GOVERNOR_METRIC.BREAKER_TRANSITIONS, { description: 'Circuit breaker state changes' });
     this.transition = (entry, to) => {
       if (entry.state === to) return;
-      transitions.add(1, { ...this.attributes(entry.key), from: entry.state, to });
+      const from = entry.state;
+      transitions.add(1, { ...this.attributes(entry.key), from, to });
       entry.state = to;
+      const k = entry.key;
+      audit.record(to === 'open' ? 'breaker_opened' : to === 'half_open' ? 'breaker_half_opened' : 'breaker_closed', {
+        breaker: { provider: k.provider, model: k.model, from },
+        providerHost: k.server,
+        detail: to === 'open' ? (from === 'half_open' ? 'the trial call failed' : 'repeated failures') : to === 'half_open' ? 'one trial call allowed' : 'the trial call succeeded',
+      });
     };
     meter.createObservableGauge(GOVERNOR_METRIC.BREAKER_STATE, { description: 'Circuit breaker state: 0 closed, 1 half-open, 2 open' }).addCallback((r) => {
       for (const e of this.entries.values()) r.observe(BREAKER_STATE[e.state], this.attributes(e.key));
@@ -153,7 +162,7 @@ export class Breakers {
 const PROVIDER_FAILURE = new Error('provider failure');
 
 /** Breakers from the config's settings. */
-export function breakersFrom(config: GovernorConfig, meter: Meter): Breakers {
+export function breakersFrom(config: GovernorConfig, meter: Meter, audit: AuditRecorder = NO_AUDIT): Breakers {
   return new Breakers(
     {
       failures: config.breaker_failures,
@@ -162,5 +171,7 @@ export function breakersFrom(config: GovernorConfig, meter: Meter): Breakers {
       rollingWindowMs: config.breaker_rolling_window_seconds * 1000,
     },
     meter,
+    Date.now,
+    audit,
   );
 }

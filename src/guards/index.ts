@@ -1,4 +1,5 @@
 import type { Meter } from '@opentelemetry/api';
+import { NO_AUDIT, type AuditRecorder } from '../audit/trail';
 import type { GovernorConfig } from '../config/schema';
 import { breakersFrom, type Breakers } from './breaker';
 import { ResponseCache } from './cache';
@@ -24,7 +25,7 @@ export interface Guards {
   metrics: ResilienceMetrics;
 }
 
-export function createGuards(config: GovernorConfig, meter: Meter): Guards {
+export function createGuards(config: GovernorConfig, meter: Meter, audit: AuditRecorder = NO_AUDIT): Guards {
   const moderation = new ModerationGuard({ config, meter });
   let cache: ResponseCache | undefined;
   return {
@@ -33,7 +34,7 @@ export function createGuards(config: GovernorConfig, meter: Meter): Guards {
     },
     cacheByDefault: config.cache_enabled,
     builtCache: () => cache,
-    breakers: config.breaker_enabled ? breakersFrom(config, meter) : undefined,
+    breakers: config.breaker_enabled ? breakersFrom(config, meter, audit) : undefined,
     limiter: new RateLimiter({ config, meter }),
     moderation: moderation.active ? moderation : undefined,
     backups: new BackupClients(process.env, () => config.provider_overrides),

@@ -1,5 +1,7 @@
 import { context, diag, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
-import { resolveAttribution, type Attribution } from '../attribution';
+import { hashedUser, resolveAttribution, type Attribution } from '../attribution';
+import type { AuditEventFacts, AuditKind } from '../audit';
+import type { AuditRecorder } from '../audit/trail';
 import type { GovernorConfig } from '../config/schema';
 import type { Admission } from '../cost/engine';
 import type { CallCost, Governor } from '../cost/governor';
@@ -33,6 +35,8 @@ export interface Runtime {
   readonly governor?: Governor;
   /** Breakers, rate limits, cache, moderation and fallbacks; absent only where no meter exists yet. */
   readonly guards?: Guards;
+  /** The audit trail: one OCSF event per call and per decision (only enqueued here). */
+  readonly audit?: AuditRecorder;
 }
 
 /** What the transport hook hands to the send step: the SDK's request for this attempt. */
@@ -102,6 +106,7 @@ export class Call {
   private cached?: CachedResponse;
   private tokenEstimate?: number;
   private served?: Target;
+  private readonly auditedActions = new Set<string>();
 
   constructor(
     private readonly rt: Runtime,
@@ -162,7 +167,11 @@ export class Call {
     try {
       return await governor.admit({ op: this.op, provider: provider as ProviderInfo['name'], model, body, attribution: this.attribution }, this.client);
     } catch (err) {
-      if ((err as { llmGovernorCode?: string })?.llmGovernorCode) throw err;
+      const code = (err as { llmGovernorCode?: string })?.llmGovernorCode;
+      if (code) {
+        this.auditBudgetBlock(err, code, provider, model);
+        throw err;
+      }
       safely(() => {
         throw err;
       });
@@ -170,9 +179,23 @@ export class Call {
     }
   }
 
+  private auditBudgetBlock(err: unknown, code: string, provider: string, model: string | undefined): void {
+    const d = (err as { details?: Record<string, unknown> })?.details ?? {};
+    const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+    this.audit('budget_block', {
+      provider,
+      model,
+      statusCode: code,
+      detail: code,
+      ...(typeof d.budget === 'string' ? { budget: { name: d.budget, spentUsd: num(d.spentUsd), limitUsd: num(d.limitUsd), window: typeof d.resetsAt === 'string' ? d.resetsAt : undefined } } : {}),
+      ...(code === 'budget_unavailable' ? { message: `budget store unavailable; a call to ${provider} ${model ?? ''} was refused (fail closed)`.replace(/\s+\)/, ')').trim() } : {}),
+    });
+  }
+
   /** The admission's changes, on a copy of the body: a cheaper model, or fewer output tokens. */
   private applyAdmission(body: Body, admission: Admission | undefined): Body {
     if (!admission) return body;
+    this.auditAdmission(admission);
     let out = body;
     if (admission.model) {
       out = { ...out, model: admission.model };
@@ -183,6 +206,19 @@ export class Call {
     if (admission.reservation) this.span.setAttribute(ATTR.BUDGET_RESERVED_USD, picoToUsd(admission.reservation.amount));
     if (admission.storeUnavailable) this.span.setAttribute(ATTR.BUDGET_STORE_UNAVAILABLE, true);
     return out;
+  }
+
+  /** Budget actions that changed the call: a downgrade, or capped output tokens. Once per action. */
+  private auditAdmission(admission: Admission): void {
+    for (const action of admission.actions) {
+      if (this.auditedActions.has(action)) continue;
+      this.auditedActions.add(action);
+      const at = action.lastIndexOf(':');
+      const name = action.slice(0, at);
+      const kind = action.slice(at + 1);
+      if (kind === 'downgrade' && admission.model) this.audit('downgrade_applied', { budget: { name }, model: admission.model, requestedModel: this.rec.requestModel });
+      else if (kind === 'cap_tokens') this.audit('token_cap_applied', { budget: { name }, maxOutputTokens: admission.maxOutputTokens });
+    }
   }
 
   /** The moderation guard: flagged user content is refused here, and nothing is sent. */
@@ -198,6 +234,7 @@ export class Call {
     if (!verdict) return;
     this.span.setAttribute(ATTR.MODERATION_FLAGGED, verdict.categories);
     this.countRejected(REJECT_REASON.CONTENT);
+    this.audit('moderation_block', { statusCode: 'content_blocked', detail: `${verdict.source}: ${verdict.categories.join(', ')}` });
     throw governorError(this.client, 'content_blocked', 400, `llm-governor: ${verdict.reason}; nothing was sent`, { source: verdict.source, categories: verdict.categories });
   }
 
@@ -222,6 +259,7 @@ export class Call {
     this.cached = hit;
     this.rec.cacheHit = true;
     this.span.setAttribute(ATTR.CACHE_HIT, true);
+    this.audit('cache_hit', { statusCode: hit.status });
   }
 
   private attribute(body: unknown): void {
@@ -332,6 +370,14 @@ export class Call {
       this.rt.guards?.metrics.fallback(fromName, toName, reason);
       this.span.addEvent(EVENT.FALLBACK, { [ATTR.FROM]: fromName, [ATTR.TO]: toName, [ATTR.REJECT_REASON]: reason });
     });
+    this.audit('fallback', {
+      provider: target.provider.name,
+      model: target.model,
+      providerHost: target.provider.serverAddress,
+      providerPort: target.provider.serverPort,
+      fallbackFrom: { provider: from.provider.name, model: from.model },
+      detail: reason,
+    });
     const governor = this.rt.governor;
     if (!governor?.budgetsActive || !this.sentBody) return undefined;
     // Budgets charge what serves: release the primary's reservation, reserve for the backup.
@@ -375,6 +421,14 @@ export class Call {
         if (!(err instanceof RateLimitWaitExceeded)) throw err; // the app's abort
         const waited = err as RateLimitWaitExceeded;
         const message = `llm-governor: the client-side rate limit for ${target.provider.name} ${target.model} held this call for ${Math.round(waited.waitedMs)} ms, its maximum wait; nothing was sent`;
+        this.audit('rate_limit_rejected', {
+          provider: target.provider.name,
+          model: target.model,
+          providerHost: target.provider.serverAddress,
+          providerPort: target.provider.serverPort,
+          statusCode: 'rate_limited',
+          detail: `${waited.limiter} limit; waited ${Math.round(waited.waitedMs)} ms`,
+        });
         return { refusal: { code: 'rate_limited', status: 429, message, details: { limiter: waited.limiter, waitedMs: waited.waitedMs, retryAfterMs: waited.retryAfterMs } } };
       }
     }
@@ -490,6 +544,67 @@ export class Call {
       this.tokenEstimate = input + output;
     }
     return this.tokenEstimate;
+  }
+
+  /**
+   * One audit event about this call: who it is for, what it asked for and what served it, and
+   * its trace. Only enqueued (see `audit/trail.ts`); `extra` overrides the call's own facts.
+   */
+  private audit(kind: AuditKind, extra: AuditEventFacts = {}): void {
+    const trail = this.rt.audit;
+    if (!trail) return;
+    safely(() => {
+      const rec = this.rec;
+      const span = this.span.spanContext();
+      const model = rec.servedModel ?? this.admission?.model ?? rec.requestModel;
+      trail.record(
+        kind,
+        {
+          operation: rec.operation,
+          provider: rec.servedProvider ?? rec.provider,
+          providerHost: rec.serverAddress,
+          providerPort: rec.serverPort,
+          model: rec.responseModel ?? model,
+          requestedModel: model !== rec.requestModel ? rec.requestModel : undefined,
+          userHash: hashedUser(this.attribution, this.rt.config.user_hash_salt),
+          tenant: this.attribution.tenant,
+          feature: this.attribution.feature,
+          traceId: trace.isSpanContextValid(span) ? span.traceId : undefined,
+          ...extra,
+        },
+        span,
+      );
+    });
+  }
+
+  /** The call's own event, once, at its end: completed (with usage and cost) or failed. */
+  private auditEnd(outcome: Outcome, cost: CallCost | undefined, durationMs: number): void {
+    const rec = this.rec;
+    const u = rec.usage;
+    const usage = u.inputTokens !== undefined || u.outputTokens !== undefined ? { promptTokens: u.inputTokens, completionTokens: u.outputTokens } : undefined;
+    const estimated = rec.usageEstimated || !!cost?.estimated;
+    if (outcome === 'error') {
+      const status = (this.failure as { status?: unknown })?.status;
+      const code = (this.failure as { llmGovernorCode?: unknown })?.llmGovernorCode;
+      this.audit('call_failed', {
+        durationMs,
+        usage,
+        estimated: usage ? estimated : undefined,
+        costUsd: cost && !this.cached ? picoToUsd(cost.pico) : undefined,
+        statusCode: typeof code === 'string' ? code : typeof status === 'number' ? status : rec.httpStatus,
+        detail: rec.errorType,
+      });
+      return;
+    }
+    this.audit('call_completed', {
+      durationMs,
+      usage,
+      estimated,
+      // A cache hit spent nothing; what it saved is in the cache_hit event's call.
+      costUsd: this.cached ? 0 : cost ? picoToUsd(cost.pico) : undefined,
+      statusCode: rec.httpStatus ?? (this.cached ? this.cached.status : undefined),
+      detail: outcome === 'completed' ? (this.cached ? 'cache_hit' : undefined) : outcome,
+    });
   }
 
   private countRejected(reason: string): void {
@@ -628,6 +743,7 @@ export class Call {
     safely(() => this.ticket?.settle(outcome === 'error' && isBreakerFailure(this.failure)));
     safely(() => this.permit?.settle(produced ? (this.rec.usage.inputTokens ?? 0) + (this.rec.usage.outputTokens ?? 0) : 0));
     const durationSeconds = (performance.now() - this.rec.startTime) / 1000;
+    this.auditEnd(outcome, cost, durationSeconds * 1000);
     this.span.setAttributes(endAttributes(this.rec));
     if (spent) safely(() => this.recordCost(spent));
     if (this.cached && cost) safely(() => this.recordSaved(cost));

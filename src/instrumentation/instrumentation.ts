@@ -1,4 +1,5 @@
 import { InstrumentationBase, InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
+import { processAuditTrail, type AuditTrail } from '../audit';
 import { loadConfig } from '../config/load';
 import type { GovernorConfig } from '../config/schema';
 import { Governor } from '../cost/governor';
@@ -15,6 +16,8 @@ const PACKAGE_VERSION: string = require('../../package.json').version;
 export interface LlmGovernorInstrumentationConfig extends InstrumentationConfig {
   /** Settings to use instead of reading the environment and `LLM_GOVERNOR_CONFIG`. */
   governor?: GovernorConfig;
+  /** The audit trail to write to (the preload passes the process's); default: the process's own. */
+  audit?: AuditTrail;
 }
 
 /**
@@ -29,10 +32,15 @@ export class LlmGovernorInstrumentation extends InstrumentationBase<LlmGovernorI
   private readonly open = new Set<Call>();
   private warnedVersions = new Set<string>();
   private readonly governor: GovernorConfig;
+  /** The audit trail: one OCSF event per call and per decision. */
+  readonly audit: AuditTrail;
 
   constructor(config: LlmGovernorInstrumentationConfig = {}) {
     super(INSTRUMENTATION_NAME, PACKAGE_VERSION, config);
-    this.governor = config.governor ?? loadConfig().config;
+    const loaded = config.governor ? { config: config.governor } : loadConfig();
+    this.governor = loaded.config;
+    this.audit = config.audit ?? processAuditTrail(loaded, PACKAGE_VERSION);
+    this.audit.setMeter(this.meter);
   }
 
   protected init() {
@@ -58,6 +66,8 @@ export class LlmGovernorInstrumentation extends InstrumentationBase<LlmGovernorI
 
   protected override _updateMetricInstruments(): void {
     this.genAiMetrics = new GenAiMetrics(this.meter);
+    // Called by the base constructor, before this class's fields exist.
+    this.audit?.setMeter(this.meter);
     this.runtime = undefined;
   }
 
@@ -66,10 +76,11 @@ export class LlmGovernorInstrumentation extends InstrumentationBase<LlmGovernorI
     for (const call of [...this.open]) call.abandon('incomplete');
   }
 
-  /** Process end: settle open calls, close the budget store and the guards' connections. */
+  /** Process end: settle open calls, close the budget store and the guards' connections, flush the audit trail. */
   async shutdown(): Promise<void> {
     this.endOpenCalls();
     await Promise.allSettled([this.costGovernor?.shutdown(), closeGuards(this.guards)]);
+    await this.audit.flush();
   }
 
   /** The cost and budget governor (created on first use). */
@@ -87,9 +98,9 @@ export class LlmGovernorInstrumentation extends InstrumentationBase<LlmGovernorI
       const self = this;
       const metrics = this.genAiMetrics;
       // Budgets live as long as the process: created once, on first use, with the meter in place.
-      this.costGovernor ??= new Governor(this.governor, this.meter);
+      this.costGovernor ??= new Governor(this.governor, this.meter, Date.now, undefined, this.audit);
       const governor = this.costGovernor;
-      this.guards ??= createGuards(this.governor, this.meter);
+      this.guards ??= createGuards(this.governor, this.meter, this.audit);
       this.runtime = {
         governor,
         guards: this.guards,
@@ -99,6 +110,7 @@ export class LlmGovernorInstrumentation extends InstrumentationBase<LlmGovernorI
           return self.tracer;
         },
         metrics,
+        audit: this.audit,
         open: this.open,
       };
     }

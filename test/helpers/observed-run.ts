@@ -1,7 +1,7 @@
 // Runs an app under the preload with its telemetry observed: OTLP spans to a test receiver, and
 // one scrape of its Prometheus endpoint taken when the app prints READY (apps that honour
 // WAIT_FOR_SCRAPE=1 wait for it, then exit when stdin closes).
-import { startOtlpReceiver, type TestSpan } from './otlp';
+import { startOtlpReceiver, type TestLogRecord, type TestSpan } from './otlp';
 import { parsePrometheusText, type Sample } from '../../src/util/prometheus-text';
 import { freePort, runApp, telemetryEnv, type RunOptions } from './run-app';
 
@@ -12,6 +12,10 @@ export interface ObservedRun {
   /** The app's last stdout line that parses as JSON. */
   out: any;
   spans: TestSpan[];
+  /** OTLP log records (the audit events among them). */
+  logs: TestLogRecord[];
+  /** Every OTLP payload as received (for secret scans). */
+  otlpRaw: string[];
   samples: Sample[];
   scrape: string;
 }
@@ -39,7 +43,7 @@ export async function runObserved(o: Omit<RunOptions, 'preload' | 'onReady'> & {
       .split('\n')
       .reverse()
       .find((l) => l.startsWith('{'));
-    return { ...r, out: line ? JSON.parse(line) : undefined, spans: [...otlp.spans], samples: parsePrometheusText(scrape), scrape };
+    return { ...r, out: line ? JSON.parse(line) : undefined, spans: [...otlp.spans], logs: [...otlp.logs], otlpRaw: otlp.raw.map((x) => x.text), samples: parsePrometheusText(scrape), scrape };
   } finally {
     await otlp.close();
   }

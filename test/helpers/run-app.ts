@@ -80,6 +80,7 @@ export function telemetryEnv(otlpUrl: string, promPort?: number): Record<string,
     OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
     OTEL_BSP_SCHEDULE_DELAY: '100',
+    OTEL_BLRP_SCHEDULE_DELAY: '100',
     OTEL_SERVICE_NAME: 'test-app',
     ...(promPort ? { OTEL_EXPORTER_PROMETHEUS_PORT: String(promPort), OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1' } : { OTEL_METRICS_EXPORTER: 'none' }),
   };

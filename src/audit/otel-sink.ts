@@ -1,0 +1,56 @@
+import { ROOT_CONTEXT, trace, type SpanContext } from '@opentelemetry/api';
+import { SeverityNumber, type AnyValueMap, type Logger } from '@opentelemetry/api-logs';
+import { AUDIT_ATTR, AUDIT_EVENT_NAME } from '../semconv';
+import type { OcsfApiActivity } from './ocsf';
+import type { AuditSink } from './sink';
+
+/** OCSF severity → OpenTelemetry log severity. */
+const SEVERITY: Record<number, { number: SeverityNumber; text: string }> = {
+  1: { number: SeverityNumber.INFO, text: 'INFO' },
+  2: { number: SeverityNumber.INFO2, text: 'INFO' },
+  3: { number: SeverityNumber.WARN, text: 'WARN' },
+  4: { number: SeverityNumber.ERROR, text: 'ERROR' },
+  5: { number: SeverityNumber.FATAL, text: 'FATAL' },
+  6: { number: SeverityNumber.FATAL2, text: 'FATAL' },
+};
+
+/**
+ * Audit events as OpenTelemetry log records through the Logs API: event name
+ * `llm_governor.audit`, the OCSF event as the structured body, and the call's span as the record's
+ * trace context. Whatever logger provider the process registered (the preload's NodeSDK, from
+ * `OTEL_LOGS_EXPORTER` / `OTEL_EXPORTER_OTLP_*`) batches and exports them; without one the Logs
+ * API is a no-op. Queueing, retries and export belong to that provider's processor, so `flush`
+ * here has nothing of its own to wait for: the SDK's shutdown flushes it.
+ */
+export class OtelLogSink implements AuditSink {
+  readonly name = 'otel';
+
+  /** `logger` is asked on every write: the provider may be registered after start-up. */
+  constructor(private readonly logger: () => Logger) {}
+
+  write(event: OcsfApiActivity, span?: SpanContext): boolean {
+    try {
+      const severity = SEVERITY[event.severity_id] ?? SEVERITY[1]!;
+      this.logger().emit({
+        eventName: AUDIT_EVENT_NAME,
+        timestamp: event.time,
+        severityNumber: severity.number,
+        severityText: severity.text,
+        body: event as unknown as AnyValueMap,
+        attributes: { [AUDIT_ATTR.KIND]: event.unmapped.kind, [AUDIT_ATTR.OCSF_CLASS_UID]: event.class_uid },
+        ...(span && trace.isSpanContextValid(span) ? { context: trace.setSpanContext(ROOT_CONTEXT, span) } : {}),
+      });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

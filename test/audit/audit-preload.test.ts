@@ -1,0 +1,300 @@
+// The audit trail through the preload: unmodified apps, real scenarios, every event kind. Each
+// run writes LLM_GOVERNOR_AUDIT_FILE and exports OTLP logs to a test receiver; every line must be
+// a valid OCSF 6003 event, every call must have exactly one call event, and the same events must
+// arrive as OTLP log records named `llm_governor.audit`.
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUDIT_KINDS, ocsfApiActivitySchema, type AuditKind, type OcsfApiActivity } from '../../src/audit/ocsf';
+import { startSimulator, type Simulator } from '../../src/simulator/index';
+import type { FaultRule } from '../../src/simulator/types';
+import { runObserved, sumOf, type ObservedRun } from '../helpers/observed-run';
+import { startRedis } from '../helpers/redis-server';
+import { REPO, runApp } from '../helpers/run-app';
+
+const RESILIENCE_APP = resolve(REPO, 'test/fixtures/resilience-app.cjs');
+const BUDGET_APP = resolve(REPO, 'test/fixtures/budget-app.cjs');
+/** The keys the fixtures use: none may appear in anything the package writes. */
+const KEYS = ['sk-test-resilience-0123456789', 'sk-test-budget-0123456789', 'azure-test-key-0123456789', 'xai-test-key-0123456789', 'sk-test-backup-0123456789'];
+
+let sim: Simulator;
+const seenKinds = new Set<AuditKind>();
+
+beforeAll(async () => {
+  sim = await startSimulator({ seed: 55, chunkDelayMs: 1 });
+});
+afterAll(async () => sim?.close());
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'llm-governor-audit-'));
+}
+
+function configFile(dir: string, yaml: string): string {
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, yaml);
+  return file;
+}
+
+function readEvents(file: string): OcsfApiActivity[] {
+  if (!existsSync(file)) return [];
+  const text = readFileSync(file, 'utf8');
+  expect(text.endsWith('\n') || text === '').toBe(true);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const parsed = ocsfApiActivitySchema.safeParse(JSON.parse(line));
+      expect(parsed.success, parsed.success ? '' : JSON.stringify(parsed.error.issues)).toBe(true);
+      return parsed.data!;
+    });
+}
+
+interface AuditRun extends ObservedRun {
+  events: OcsfApiActivity[];
+  kinds: AuditKind[];
+  calls: OcsfApiActivity[];
+}
+
+async function audited(app: string, env: Record<string, string>, faults: FaultRule[] = []): Promise<AuditRun> {
+  const dir = tempDir();
+  const file = join(dir, 'audit.jsonl');
+  sim.reset();
+  sim.setFaults(faults);
+  try {
+    const r = await runObserved({ script: app, env: { SIM_URL: sim.url, LLM_GOVERNOR_AUDIT_FILE: file, ...env }, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const events = readEvents(file);
+    const kinds = events.map((e) => e.unmapped.kind as AuditKind);
+    for (const k of kinds) seenKinds.add(k);
+    expectNothingSecret(r, file);
+    expectSameAsOtlp(events, r);
+    return { ...r, events, kinds, calls: events.filter((e) => e.unmapped.kind === 'call_completed' || e.unmapped.kind === 'call_failed') };
+  } finally {
+    sim.setFaults([]);
+  }
+}
+
+/** No key in the file, the OTLP payloads, the scrape, stdout or stderr; no prompt text anywhere. */
+function expectNothingSecret(r: ObservedRun, file: string, prompts: string[] = []): void {
+  const outputs = { audit: readFileSync(file, 'utf8'), otlp: r.otlpRaw.join('\n'), scrape: r.scrape, stdout: r.stdout, stderr: r.stderr };
+  for (const [where, text] of Object.entries(outputs)) {
+    for (const key of KEYS) expect(text.includes(key), `${key} in ${where}`).toBe(false);
+    expect(/Bearer\s/i.test(text), `Bearer in ${where}`).toBe(false);
+    for (const p of prompts) expect(text.includes(p), `prompt in ${where}`).toBe(false);
+  }
+}
+
+/** Every audit event of the file also arrived as an OTLP log record, with the same body. */
+function expectSameAsOtlp(events: OcsfApiActivity[], r: ObservedRun): void {
+  const records = r.logs.filter((l) => l.eventName === 'llm_governor.audit');
+  const byUid = new Map(records.map((l) => [(l.body as OcsfApiActivity).metadata.uid, l]));
+  expect(records.length).toBe(events.length);
+  for (const e of events) {
+    const record = byUid.get(e.metadata.uid);
+    expect(record, `${e.unmapped.kind} ${e.metadata.uid} as an OTLP log`).toBeDefined();
+    expect(record!.body).toEqual(e);
+    expect(record!.attributes['llm_governor.audit.kind']).toBe(e.unmapped.kind);
+  }
+}
+
+const count = (kinds: AuditKind[], kind: AuditKind) => kinds.filter((k) => k === kind).length;
+
+describe('audit trail through the preload', () => {
+  it('one call_completed per call, with usage, cost, actor, endpoints and the trace id', async () => {
+    const r = await audited(BUDGET_APP, { CALLS: '3', SEQUENTIAL: '1', USER_FIELD: 'alice@example.com', TENANTS: 'acme', LLM_GOVERNOR_USER_HASH_SALT: 'pepper' });
+    expect(r.kinds.filter((k) => k.startsWith('call_'))).toEqual(['call_completed', 'call_completed', 'call_completed']);
+    expect(r.kinds[0]).toBe('config_loaded');
+    const [e] = r.calls;
+    expect(e).toMatchObject({
+      class_uid: 6003,
+      category_uid: 6,
+      activity_id: 1,
+      type_uid: 600301,
+      status_id: 1,
+      status_code: '200',
+      api: { operation: 'chat', service: { name: 'openai' } },
+      actor: { app_name: 'test-app', user: { account: { uid: 'acme' } } },
+      src_endpoint: { svc_name: 'test-app' },
+      dst_endpoint: { hostname: '127.0.0.1' },
+      ai_model: { ai_provider: 'openai' },
+      metadata: { product: { name: 'llm-governor' }, version: '1.8.0', profiles: ['ai_operation'] },
+      unmapped: { kind: 'call_completed', decision: 'allow', estimated: false },
+    });
+    // The user is a salted hash, never the address.
+    expect(e.actor.user!.uid).toMatch(/^u_[0-9a-f]{16}$/);
+    expect(JSON.stringify(r.events)).not.toContain('alice');
+    expect(e.message_context!.prompt_tokens).toBeGreaterThan(0);
+    expect(e.message_context!.total_tokens).toBe(e.message_context!.prompt_tokens! + e.message_context!.completion_tokens!);
+    expect(e.unmapped.cost_usd).toBeGreaterThan(0);
+    expect(e.duration).toBeGreaterThan(0);
+    // The trace id is the call's span's.
+    const traceIds = new Set(r.spans.map((s) => s.traceId));
+    for (const c of r.calls) expect(traceIds.has(c.metadata.correlation_uid!)).toBe(true);
+    expect(sumOf(r.samples, 'llm_governor_audit_events_total', { 'llm_governor_audit_kind': 'call_completed' })).toBe(3);
+    expect(sumOf(r.samples, 'llm_governor_audit_dropped_total')).toBe(0);
+  });
+
+  it('budgets: threshold crossed, block (and the failed call), an unknown price', async () => {
+    const dir = tempDir();
+    const r = await audited(BUDGET_APP, {
+      CALLS: '5',
+      SEQUENTIAL: '1',
+      MAX_TOKENS: '50',
+      LLM_GOVERNOR_CONFIG: configFile(dir, 'budgets:\n  - name: daily\n    limit_usd: 0.00005\n    thresholds: [0.1]\n'),
+    });
+    const s = r.out;
+    expect(s.rejected).toBeGreaterThan(0);
+    expect(count(r.kinds, 'budget_threshold_crossed')).toBe(1);
+    expect(count(r.kinds, 'budget_block')).toBe(s.rejected);
+    expect(count(r.kinds, 'call_failed')).toBe(s.rejected);
+    expect(r.calls).toHaveLength(5);
+    const block = r.events.find((e) => e.unmapped.kind === 'budget_block')!;
+    expect(block).toMatchObject({ status_id: 2, status_code: 'budget_exceeded', unmapped: { decision: 'block', budget: 'daily', budget_state: { limit_usd: 0.00005 } } });
+    const crossed = r.events.find((e) => e.unmapped.kind === 'budget_threshold_crossed')!;
+    expect(crossed.unmapped).toMatchObject({ budget: 'daily', decision: 'alert', budget_state: { threshold: 0.1, limit_usd: 0.00005 } });
+    const failed = r.events.find((e) => e.unmapped.kind === 'call_failed')!;
+    expect(failed).toMatchObject({ status_id: 2, status_code: 'budget_exceeded', status_detail: 'budget_exceeded' });
+
+    const unknown = await audited(BUDGET_APP, { CALLS: '2', SEQUENTIAL: '1', MODEL: 'gpt-unpriced-9' });
+    expect(count(unknown.kinds, 'unknown_price')).toBe(1); // once per model, not per call
+    expect(unknown.events.find((e) => e.unmapped.kind === 'unknown_price')).toMatchObject({ ai_model: { ai_provider: 'openai', name: 'gpt-unpriced-9' }, unmapped: { estimated: true } });
+    for (const c of unknown.calls) expect(c.unmapped.estimated).toBe(true);
+  });
+
+  it('budget actions: cap_tokens and downgrade', async () => {
+    const dir = tempDir();
+    const capped = await audited(BUDGET_APP, {
+      CALLS: '1',
+      MAX_TOKENS: '100000',
+      LLM_GOVERNOR_CONFIG: configFile(dir, 'budgets:\n  - name: capped\n    limit_usd: 0.002\n    action: cap_tokens\n'),
+    });
+    const cap = capped.events.find((e) => e.unmapped.kind === 'token_cap_applied')!;
+    expect(cap.unmapped).toMatchObject({ budget: 'capped', decision: 'cap_tokens' });
+    expect(cap.unmapped.max_output_tokens).toBeLessThan(100000);
+    expect(capped.kinds.filter((k) => k.startsWith('call_'))).toEqual(['call_completed']);
+
+    const down = await audited(BUDGET_APP, {
+      CALLS: '1',
+      MODEL: 'gpt-4o',
+      MAX_TOKENS: '100',
+      LLM_GOVERNOR_CONFIG: configFile(tempDir(), 'budgets:\n  - name: gpt4o\n    limit_usd: 0.0002\n    match: { model: "gpt-4o" }\n    action: { downgrade: gpt-4o-mini }\n'),
+    });
+    const d = down.events.find((e) => e.unmapped.kind === 'downgrade_applied')!;
+    expect(d).toMatchObject({ ai_model: { name: 'gpt-4o-mini' }, unmapped: { budget: 'gpt4o', decision: 'downgrade', requested_model: 'gpt-4o' } });
+    expect(down.calls[0]).toMatchObject({ unmapped: { kind: 'call_completed', requested_model: 'gpt-4o' } });
+    expect(down.calls[0].ai_model!.name).toMatch(/^gpt-4o-mini/);
+  });
+
+  it('breaker: opened, half-opened, closed; a refusal is a failed call', async () => {
+    const r = await audited(
+      RESILIENCE_APP,
+      { CALLS: '10', CONCURRENCY: '1', CLIENT_MAX_RETRIES: '0', PAUSE_AFTER: '5', PAUSE_MS: '1200', LLM_GOVERNOR_BREAKER_FAILURES: '3', LLM_GOVERNOR_BREAKER_RESET_SECONDS: '1' },
+      [{ kind: '500', count: 3 }],
+    );
+    const transitions = r.kinds.filter((k) => k.startsWith('breaker_'));
+    expect(transitions).toEqual(['breaker_opened', 'breaker_half_opened', 'breaker_closed']);
+    const opened = r.events.find((e) => e.unmapped.kind === 'breaker_opened')!;
+    expect(opened).toMatchObject({ activity_id: 99, severity_id: 4, api: { operation: 'breaker.transition', service: { name: 'openai' } }, unmapped: { breaker: { state: 'open', from: 'closed', provider: 'openai', model: 'gpt-4o-mini' } } });
+    expect(r.calls).toHaveLength(10);
+    const refused = r.calls.filter((c) => c.status_code === 'circuit_open');
+    expect(refused.length).toBe(r.out.seen.filter((s: any) => s.error === 'CircuitOpenError').length);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(r.calls.filter((c) => c.status_code === '500')).toHaveLength(3);
+  });
+
+  it('fallback, rate-limit rejection, cache hit, moderation block, and a rejected config value', async () => {
+    const dir = tempDir();
+    const fb = await audited(
+      RESILIENCE_APP,
+      {
+        CALLS: '2',
+        MODEL: 'gpt-4o',
+        CLIENT_MAX_RETRIES: '0',
+        OPENAI_API_KEY: 'sk-test-backup-0123456789',
+        LLM_GOVERNOR_CONFIG: configFile(dir, `fallbacks:\n  - primary: { provider: openai, model: gpt-4o }\n    backups:\n      - { provider: openai, model: gpt-4o-mini, base_url: "${sim.url}/v1" }\n`),
+      },
+      [{ kind: '500', match: { model: 'gpt-4o' } }],
+    );
+    expect(count(fb.kinds, 'fallback'), JSON.stringify([fb.out, fb.kinds, fb.stderr])).toBe(2);
+    expect(fb.events.find((e) => e.unmapped.kind === 'fallback')).toMatchObject({
+      ai_model: { ai_provider: 'openai', name: 'gpt-4o-mini' },
+      unmapped: { decision: 'fallback', fallback_from: { provider: 'openai', model: 'gpt-4o' } },
+    });
+    expect(fb.calls.map((c) => c.unmapped.kind)).toEqual(['call_completed', 'call_completed']);
+    expect(fb.calls[0].ai_model!.name).toMatch(/^gpt-4o-mini/);
+    expect(fb.calls[0].unmapped.requested_model).toBe('gpt-4o');
+
+    const rl = await audited(RESILIENCE_APP, { CALLS: '3', LLM_GOVERNOR_RATE_LIMIT_RPM: '1', LLM_GOVERNOR_RATE_LIMIT_MAX_WAIT_SECONDS: '0' });
+    expect(count(rl.kinds, 'rate_limit_rejected')).toBe(2);
+    expect(rl.calls.filter((c) => c.status_code === 'rate_limited')).toHaveLength(2);
+
+    const cached = await audited(RESILIENCE_APP, { CALLS: '3', SAME_PROMPT: '1', LLM_GOVERNOR_CACHE: 'on', LLM_GOVERNOR_BREAKER_FAILURES: 'lots' });
+    expect(count(cached.kinds, 'cache_hit')).toBe(2);
+    expect(cached.calls.filter((c) => c.unmapped.cost_usd === 0 && c.status_detail === 'cache_hit')).toHaveLength(2);
+    const rejected = cached.events.find((e) => e.unmapped.kind === 'config_rejected')!;
+    expect(rejected).toMatchObject({ status_id: 2, status_detail: 'LLM_GOVERNOR_BREAKER_FAILURES', api: { operation: 'config.load' } });
+    expect(cached.kinds.slice(0, 2)).toEqual(['config_rejected', 'config_loaded']);
+
+    const prompt = 'please share the forbidden plan';
+    const mod = await audited(RESILIENCE_APP, {
+      CALLS: '1',
+      PROMPT: prompt,
+      LLM_GOVERNOR_CONFIG: configFile(tempDir(), 'moderation_rules:\n  - { name: no-forbidden, pattern: "forbidden" }\n'),
+    });
+    expect(mod.events.find((e) => e.unmapped.kind === 'moderation_block')).toMatchObject({ status_code: 'content_blocked', severity_id: 4, unmapped: { decision: 'moderation_block' } });
+    expect(mod.calls).toHaveLength(1);
+    expect(JSON.stringify(mod.events)).not.toContain('forbidden plan');
+  });
+
+  it('the budget store: unavailable, then recovered (a real redis-server)', async () => {
+    const redis = await startRedis();
+    const dir = tempDir();
+    const file = join(dir, 'audit.jsonl');
+    try {
+      sim.reset();
+      const chats = () => sim.requests().filter((q) => q.path.endsWith('/chat/completions')).length;
+      const run = runApp({
+        script: BUDGET_APP,
+        preload: 'require',
+        env: {
+          SIM_URL: sim.url,
+          CALLS: '40',
+          SEQUENTIAL: '1',
+          PACE_MS: '50',
+          OTEL_TRACES_EXPORTER: 'none',
+          OTEL_LOGS_EXPORTER: 'none',
+          OTEL_METRICS_EXPORTER: 'none',
+          LLM_GOVERNOR_REDIS_URL: redis.url,
+          LLM_GOVERNOR_AUDIT_FILE: file,
+          LLM_GOVERNOR_CONFIG: configFile(dir, 'budgets:\n  - name: shared\n    limit_usd: 50\n'),
+        },
+        timeoutMs: 60_000,
+      });
+      const waitFor = async (n: number) => {
+        for (let i = 0; i < 400 && chats() < n; i++) await new Promise((r) => setTimeout(r, 25));
+      };
+      await waitFor(5);
+      redis.kill();
+      await waitFor(15);
+      await redis.restart();
+      const r = await run;
+      expect(r.code, r.stderr).toBe(0);
+      const events = readEvents(file);
+      const kinds = events.map((e) => e.unmapped.kind as AuditKind);
+      for (const k of kinds) seenKinds.add(k);
+      expect(count(kinds, 'budget_store_unavailable')).toBe(1);
+      expect(count(kinds, 'budget_store_recovered')).toBe(1);
+      expect(kinds.indexOf('budget_store_unavailable')).toBeLessThan(kinds.indexOf('budget_store_recovered'));
+      expect(events.find((e) => e.unmapped.kind === 'budget_store_unavailable')).toMatchObject({ status_id: 2, unmapped: { decision: 'fail_open' }, api: { operation: 'budget_store.health' } });
+      expect(JSON.stringify(events)).not.toContain(redis.url);
+      expect(count(kinds, 'call_completed')).toBe(40);
+    } finally {
+      await redis.stop();
+    }
+  }, 60_000);
+
+  it('every event kind was produced by a real scenario above', () => {
+    expect([...seenKinds].sort()).toEqual(Object.keys(AUDIT_KINDS).sort());
+  });
+});
