@@ -373,7 +373,8 @@ describe('SyslogSink over TCP', () => {
     expect(s.write(event(99))).toBe(false);
     s.flushSync(); // a no-op, does not throw
     await s.flush(); // resolves after close
-    await collector.close();
+    // The collector is still up, so it is the sink that must have closed its end (the collector's
+    // end of the connection then closes too, on the sink's FIN).
     const count = (r: string[], type: string) => r.filter((t) => t === type).length;
     await waitFor(
       () => {
@@ -383,6 +384,7 @@ describe('SyslogSink over TCP', () => {
       'the sink to release its handles',
       2_000,
     );
+    await collector.close();
   });
 
   it('close() with the collector down gives up within its bound and never rejects', async () => {
