@@ -74,7 +74,7 @@ function parseMessage(raw: Buffer): Parsed {
 
 /** Splits an octet-counted stream (RFC 6587 §3.4.1) into messages. */
 function octetCounting(onMessage: (m: Buffer) => void): (chunk: Buffer) => void {
-  let buf = Buffer.alloc(0);
+  let buf: Buffer = Buffer.alloc(0);
   return (chunk) => {
     buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
     for (;;) {
