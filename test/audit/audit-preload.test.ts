@@ -3,6 +3,7 @@
 // a valid OCSF 6003 event, every call must have exactly one call event, and the same events must
 // arrive as OTLP log records named `llm_governor.audit`.
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,11 +21,36 @@ const KEYS = ['sk-test-resilience-0123456789', 'sk-test-budget-0123456789', 'azu
 
 let sim: Simulator;
 const seenKinds = new Set<AuditKind>();
+/** A syslog collector over TCP: RFC 6587 octet-counted frames, each an RFC 5424 message. */
+let syslog: { server: Server; port: number; chunks: Buffer[] };
 
 beforeAll(async () => {
   sim = await startSimulator({ seed: 55, chunkDelayMs: 1 });
+  const chunks: Buffer[] = [];
+  const server = createServer((socket) => socket.on('data', (d: Buffer) => chunks.push(d)));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  syslog = { server, port: (server.address() as { port: number }).port, chunks };
 });
-afterAll(async () => sim?.close());
+afterAll(async () => {
+  await sim?.close();
+  await new Promise<void>((r) => syslog?.server.close(() => r()));
+});
+
+/** The OCSF events in the syslog frames received so far. */
+function syslogEvents(): OcsfApiActivity[] {
+  const buf = Buffer.concat(syslog.chunks);
+  const out: OcsfApiActivity[] = [];
+  let at = 0;
+  while (at < buf.length) {
+    const space = buf.indexOf(0x20, at);
+    const len = Number(buf.subarray(at, space).toString('ascii'));
+    const msg = buf.subarray(space + 1, space + 1 + len).toString('utf8');
+    at = space + 1 + len;
+    expect(msg).toMatch(/^<\d{1,3}>1 \S+ \S+ llm-governor \d+ \S+ \[llmgov@32473 [^\]]*\] \uFEFF\{/);
+    out.push(JSON.parse(msg.slice(msg.indexOf('\uFEFF') + 1)));
+  }
+  return out;
+}
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'llm-governor-audit-'));
@@ -61,14 +87,17 @@ async function audited(app: string, env: Record<string, string>, faults: FaultRu
   const file = join(dir, 'audit.jsonl');
   sim.reset();
   sim.setFaults(faults);
+  syslog.chunks.length = 0;
   try {
-    const r = await runObserved({ script: app, env: { SIM_URL: sim.url, LLM_GOVERNOR_AUDIT_FILE: file, ...env }, timeoutMs: 60_000 });
+    const r = await runObserved({ script: app, env: { SIM_URL: sim.url, LLM_GOVERNOR_AUDIT_FILE: file, LLM_GOVERNOR_AUDIT_SYSLOG: `tcp://127.0.0.1:${syslog.port}`, ...env }, timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
     const events = readEvents(file);
     const kinds = events.map((e) => e.unmapped.kind as AuditKind);
     for (const k of kinds) seenKinds.add(k);
     expectNothingSecret(r, file);
     expectSameAsOtlp(events, r);
+    // ... and over syslog, each once.
+    expect(syslogEvents().map((e) => e.metadata.uid).sort()).toEqual(events.map((e) => e.metadata.uid).sort());
     return { ...r, events, kinds, calls: events.filter((e) => e.unmapped.kind === 'call_completed' || e.unmapped.kind === 'call_failed') };
   } finally {
     sim.setFaults([]);
@@ -89,7 +118,7 @@ function expectNothingSecret(r: ObservedRun, file: string, prompts: string[] = [
 function expectSameAsOtlp(events: OcsfApiActivity[], r: ObservedRun): void {
   const records = r.logs.filter((l) => l.eventName === 'llm_governor.audit');
   const byUid = new Map(records.map((l) => [(l.body as OcsfApiActivity).metadata.uid, l]));
-  expect(records.length).toBe(events.length);
+  expect(records.length, JSON.stringify(events.map((e) => e.unmapped.kind))).toBe(events.length);
   for (const e of events) {
     const record = byUid.get(e.metadata.uid);
     expect(record, `${e.unmapped.kind} ${e.metadata.uid} as an OTLP log`).toBeDefined();
