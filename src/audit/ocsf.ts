@@ -4,42 +4,13 @@ import { z } from 'zod';
 /**
  * The audit trail's event format: the subset of OCSF 1.8 **API Activity** (`class_uid` 6003,
  * category 6 "Application Activity") with the `ai_operation` profile that we emit, as one zod
- * schema, and one builder, `auditEvent(kind, facts)`, for every event kind of issue 5.
+ * schema, and one builder, `auditEvent(kind, facts)`, for every event kind.
  *
  * Every object is `.strict()`: a key the schema does not name (a prompt, a header, an API key
  * copied by mistake) makes the event invalid rather than silently travelling to a SIEM.
  *
- * ## Field mapping
- *
- * | our fact | OCSF field | notes |
- * | --- | --- | --- |
- * | event kind | `activity_id`, `activity_name`, `type_uid`, `type_name`; `unmapped.kind` | see `AUDIT_KINDS`; `type_uid` = 6003 × 100 + `activity_id`; `unmapped.kind` names the kind exactly (`budget_block`, …) |
- * | when it happened | `time` (ms since epoch) | |
- * | how long the call took | `duration` (ms) | calls only |
- * | how bad | `severity_id`, `severity` | 1 Informational … 4 High, per kind |
- * | outcome | `status_id` (1 Success, 2 Failure), `status`, `status_code`, `status_detail` | `status_code`: the HTTP status, or our refusal code |
- * | one-line summary | `message` | no prompt text, ever |
- * | operation (`chat`, `embeddings`, …) | `api.operation` | governor-internal events: `config.load`, `breaker.transition`, `budget_store.health` |
- * | provider (`openai`, `azure.ai.openai`, `x_ai`) | `api.service.name`, `ai_model.ai_provider`, `message_context.service.name` | internal events without a provider: `llm-governor` |
- * | user (hashed with the configured salt **by the caller**) | `actor.user.uid` | never the raw id |
- * | tenant | `actor.user.account.uid` | OCSF's account the user acts within (as CloudTrail's account id maps); also satisfies User's "at least one of account, name, uid" when the user is unknown |
- * | feature | `actor.app_uid` | the part of the client application that made the call; `actor.app_name` is the service |
- * | service name (`OTEL_SERVICE_NAME`) | `actor.app_name`, `src_endpoint.svc_name` | always set, so Actor's "at least one of" constraint always holds |
- * | host we run on | `src_endpoint.hostname` | |
- * | provider host and port | `dst_endpoint.hostname`, `dst_endpoint.port` | |
- * | model (the one that served; the requested one in `unmapped.requested_model` when they differ) | `ai_model.name` | |
- * | token counts | `message_context.prompt_tokens`, `.completion_tokens`, `.total_tokens` | |
- * | package name, version | `metadata.product.name`, `.version`, `.vendor_name` | |
- * | event id | `metadata.uid` | a UUID; also lets a SIEM drop the rare duplicate line of an at-least-once sink |
- * | trace id | `metadata.correlation_uid` | the W3C trace id of the call's span |
- * | schema | `metadata.version` = `1.8.0`, `metadata.profiles` = `['ai_operation']` | |
- * | cost in USD | `unmapped.cost_usd` | |
- * | budget name and state | `unmapped.budget`, `unmapped.budget_state` { `spent_usd`, `limit_usd`, `window`, `threshold` } | |
- * | breaker | `unmapped.breaker` { `provider`, `model`, `state`, `from` } | |
- * | the decision taken | `unmapped.decision` | `allow`, `block`, `cap_tokens`, … see `DECISIONS` |
- * | figures estimated locally | `unmapped.estimated` | |
- * | fallback hop | `unmapped.fallback_from` { `provider`, `model` } | served by `api.service.name` / `ai_model` |
- * | capped output tokens | `unmapped.max_output_tokens` | |
+ * The field mapping (our facts → OCSF fields) is documented once, for users, in README.md
+ * ("Audit trail"); `auditEvent` below is its implementation and `test/audit/ocsf.test.ts` pins it.
  */
 
 export const OCSF_VERSION = '1.8.0';
@@ -68,7 +39,7 @@ export const DECISIONS = [
   'fallback',
   'fail_open',
   'fail_closed',
-  'uncounted',
+  'estimate_cost',
 ] as const;
 
 const nonNegInt = z.number().int().nonnegative();
@@ -101,7 +72,7 @@ export const ocsfApiActivitySchema = z
     type_uid: z.number().int(),
     type_name: shortText.optional(),
     time: nonNegInt,
-    duration: z.number().nonnegative().optional(),
+    duration: nonNegInt.optional(),
     severity_id: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(5), z.literal(6), z.literal(99)]),
     severity: shortText.optional(),
     status_id: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(99)]),
@@ -208,7 +179,7 @@ export const AUDIT_KINDS = {
   budget_store_recovered: { activity: ACTIVITY.OTHER, status: STATUS.SUCCESS, severity: SEVERITY.INFORMATIONAL, decision: undefined },
   config_loaded: { activity: ACTIVITY.OTHER, status: STATUS.SUCCESS, severity: SEVERITY.INFORMATIONAL, decision: undefined },
   config_rejected: { activity: ACTIVITY.OTHER, status: STATUS.FAILURE, severity: SEVERITY.HIGH, decision: undefined },
-  unknown_price: { activity: ACTIVITY.CREATE, status: STATUS.SUCCESS, severity: SEVERITY.MEDIUM, decision: 'uncounted' },
+  unknown_price: { activity: ACTIVITY.CREATE, status: STATUS.SUCCESS, severity: SEVERITY.MEDIUM, decision: 'estimate_cost' },
 } as const satisfies Record<string, { activity: number; status: number; severity: number; decision: (typeof DECISIONS)[number] | undefined }>;
 
 export type AuditKind = keyof typeof AUDIT_KINDS;
@@ -318,7 +289,7 @@ function defaultMessage(kind: AuditKind, f: AuditFacts): string {
     case 'config_rejected':
       return 'configuration rejected as invalid';
     case 'unknown_price':
-      return `no price for ${target}; cost not counted`;
+      return `no price for ${target}; costed as the provider's dearest model and flagged estimated`;
   }
 }
 
@@ -387,7 +358,7 @@ export function auditEvent(kind: AuditKind, facts: AuditFacts): OcsfApiActivity 
     type_uid: API_ACTIVITY_CLASS_UID * 100 + k.activity,
     type_name: `API Activity: ${ACTIVITY_NAME[k.activity]}`,
     time: Math.max(0, Math.round(finite(f.time) ?? Date.now())),
-    duration: finite(f.durationMs) !== undefined && f.durationMs! >= 0 ? f.durationMs : undefined,
+    duration: finite(f.durationMs) !== undefined && f.durationMs! >= 0 ? Math.round(f.durationMs!) : undefined,
     severity_id: k.severity,
     severity: SEVERITY_NAME[k.severity],
     status_id: k.status,

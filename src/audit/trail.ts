@@ -179,8 +179,8 @@ export class AuditTrail implements AuditRecorder {
             this.sinkDropped(sink.name);
           }
         }
-      } catch {
-        this.dropped('invalid');
+      } catch (err) {
+        this.invalid(item.kind, `(the builder failed: ${(err as Error)?.message ?? err})`);
       }
     }
   }

@@ -222,7 +222,7 @@ export const configSchema = z
     /** RFC 5424 syslog over TCP or UDP: `tcp://host:port` or `udp://host:port`. */
     audit_syslog: z.string().regex(/^(tcp|udp):\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?\/?$/, 'expected tcp://host:port or udp://host:port').optional(),
     /** Audit events waiting at most, per queue, before new ones are dropped (and counted). */
-    audit_queue_size: num(z.number({ error: 'expected a whole number of events' }).int().min(100).max(10_000_000)).default(100_000),
+    audit_queue_size: num(z.number({ error: 'expected a whole number of events' }).int().min(100, 'expected at least 100 events').max(10_000_000, 'expected at most 10 000 000 events')).default(100_000),
     /** Shutdown: how long to wait for exporters to flush on exit, in milliseconds. */
     flush_timeout_ms: num(z.number({ error: 'expected a number of milliseconds' }).int().min(0).max(60_000)).default(2_000),
   })

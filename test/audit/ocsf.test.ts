@@ -70,7 +70,7 @@ describe('audit events: OCSF 1.8 API Activity', () => {
       activity_id: 1,
       type_uid: 600301,
       time: 1_760_000_000_000,
-      duration: 812.5,
+      duration: 813,
       severity_id: 1,
       status_id: 1,
       api: { operation: 'chat', service: { name: 'openai' } },
