@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import type { AuditSink } from './sink';
+import { safeCallback, type AuditSink } from './sink';
 
 /**
  * The JSON-lines audit file: one event per line, appended, rotated by size.
@@ -103,8 +103,8 @@ export class FileSink implements AuditSink {
     this.maxBatchBytes = Math.max(1, opts.maxBatchBytes ?? 1024 * 1024);
     this.retryMinMs = Math.max(1, opts.retryMinMs ?? 100);
     this.retryMaxMs = Math.max(this.retryMinMs, opts.retryMaxMs ?? 5_000);
-    this.onDrop = safe(opts.onDrop);
-    this.onError = safe(opts.onError);
+    this.onDrop = safeCallback(opts.onDrop);
+    this.onError = safeCallback(opts.onError);
   }
 
   /** Lines waiting (including a half-written one). */
@@ -362,15 +362,4 @@ export class FileSink implements AuditSink {
     this.waiters = [];
     for (const resolve of w) resolve();
   }
-}
-
-function safe<A extends unknown[]>(fn: ((...a: A) => void) | undefined): (...a: A) => void {
-  if (!fn) return () => undefined;
-  return (...a: A) => {
-    try {
-      fn(...a);
-    } catch {
-      // a broken callback must not break the sink
-    }
-  };
 }

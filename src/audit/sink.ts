@@ -29,3 +29,15 @@ export interface SinkCallbacks {
   /** One delivery attempt failed; the sink retries by itself. */
   onError?: (error: unknown) => void;
 }
+
+/** A sink's callback that can never break the sink: whatever it throws is swallowed. */
+export function safeCallback<A extends unknown[]>(fn: ((...a: A) => void) | undefined): (...a: A) => void {
+  if (!fn) return () => undefined;
+  return (...a: A) => {
+    try {
+      fn(...a);
+    } catch {
+      // a broken callback must not break the sink
+    }
+  };
+}

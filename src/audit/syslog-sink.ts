@@ -3,7 +3,7 @@ import * as dns from 'node:dns';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import type { OcsfApiActivity } from './ocsf';
-import type { AuditSink, SinkCallbacks } from './sink';
+import { safeCallback, type AuditSink, type SinkCallbacks } from './sink';
 
 /**
  * The syslog audit sink: every event as one RFC 5424 message, over TCP or UDP.
@@ -290,8 +290,8 @@ export class SyslogSink implements AuditSink {
     this.retryMinMs = Math.max(1, num(opts.retryMinMs, 200));
     this.retryMaxMs = Math.max(this.retryMinMs, num(opts.retryMaxMs, 10_000));
     this.replayMaxBytes = this.protocol === 'tcp' ? REPLAY_MAX_BYTES : 0;
-    this.onDrop = safe(opts.onDrop);
-    this.onError = safe(opts.onError);
+    this.onDrop = safeCallback(opts.onDrop);
+    this.onError = safeCallback(opts.onError);
   }
 
   /** Events waiting to be sent (including ones handed to the socket and not yet confirmed). */
@@ -738,15 +738,4 @@ function closeQuietly(udp: dgram.Socket): void {
 
 function num(v: unknown, dflt: number): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : dflt;
-}
-
-function safe<A extends unknown[]>(fn: ((...a: A) => void) | undefined): (...a: A) => void {
-  if (!fn) return () => undefined;
-  return (...a: A) => {
-    try {
-      fn(...a);
-    } catch {
-      // a broken callback must not break the sink
-    }
-  };
 }
