@@ -743,7 +743,7 @@ export class Call {
     safely(() => this.ticket?.settle(outcome === 'error' && isBreakerFailure(this.failure)));
     safely(() => this.permit?.settle(produced ? (this.rec.usage.inputTokens ?? 0) + (this.rec.usage.outputTokens ?? 0) : 0));
     const durationSeconds = (performance.now() - this.rec.startTime) / 1000;
-    this.auditEnd(outcome, cost, durationSeconds * 1000);
+    safely(() => this.auditEnd(outcome, cost, durationSeconds * 1000));
     this.span.setAttributes(endAttributes(this.rec));
     if (spent) safely(() => this.recordCost(spent));
     if (this.cached && cost) safely(() => this.recordSaved(cost));

@@ -323,6 +323,20 @@ describe('audit trail through the preload', () => {
     }
   }, 60_000);
 
+  it('a configuration that makes the app refuse to start is still on record', async () => {
+    const file = join(tempDir(), 'audit.jsonl');
+    const r = await runApp({
+      script: BUDGET_APP,
+      preload: 'require',
+      env: { SIM_URL: sim.url, LLM_GOVERNOR_FAIL_CLOSED: 'true', LLM_GOVERNOR_MAX_RETRIES: 'plenty', LLM_GOVERNOR_AUDIT_FILE: file, OTEL_TRACES_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none' },
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('LLM_GOVERNOR_MAX_RETRIES');
+    const events = readEvents(file);
+    expect(events.map((e) => e.unmapped.kind)).toEqual(['config_rejected']);
+    expect(events[0].message).toMatch(/refuses to start.*LLM_GOVERNOR_MAX_RETRIES/);
+  });
+
   it('every event kind was produced by a real scenario above', () => {
     expect([...seenKinds].sort()).toEqual(Object.keys(AUDIT_KINDS).sort());
   });
