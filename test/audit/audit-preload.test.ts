@@ -2,7 +2,7 @@
 // run writes LLM_GOVERNOR_AUDIT_FILE and exports OTLP logs to a test receiver; every line must be
 // a valid OCSF 6003 event, every call must have exactly one call event, and the same events must
 // arrive as OTLP log records named `llm_governor.audit`.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,7 +12,8 @@ import { startSimulator, type Simulator } from '../../src/simulator/index';
 import type { FaultRule } from '../../src/simulator/types';
 import { runObserved, sumOf, type ObservedRun } from '../helpers/observed-run';
 import { startRedis } from '../helpers/redis-server';
-import { REPO, runApp } from '../helpers/run-app';
+import { freePort, REPO, runApp, telemetryEnv } from '../helpers/run-app';
+import { parsePrometheusText } from '../../src/util/prometheus-text';
 
 const RESILIENCE_APP = resolve(REPO, 'test/fixtures/resilience-app.cjs');
 const BUDGET_APP = resolve(REPO, 'test/fixtures/budget-app.cjs');
@@ -322,6 +323,30 @@ describe('audit trail through the preload', () => {
       await redis.stop();
     }
   }, 60_000);
+
+  it('an audit file that cannot be written is retried and counted, never in the way; once it can, nothing is lost', async () => {
+    const dir = join(tempDir(), 'not-yet');
+    const file = join(dir, 'audit.jsonl');
+    const port = await freePort();
+    let samples: ReturnType<typeof parsePrometheusText> = [];
+    const r = await runApp({
+      script: BUDGET_APP,
+      preload: 'require',
+      env: { SIM_URL: sim.url, CALLS: '5', SEQUENTIAL: '1', WAIT_FOR_SCRAPE: '1', LLM_GOVERNOR_AUDIT_FILE: file, ...telemetryEnv('http://127.0.0.1:9', port), OTEL_TRACES_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' },
+      onReady: async (child) => {
+        await new Promise((res) => setTimeout(res, 300));
+        samples = parsePrometheusText(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+        mkdirSync(dir); // the disk is back
+        child.stdin!.end();
+      },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.split('\n').find((l) => l.startsWith('{'))!).ok).toBe(5);
+    expect(sumOf(samples, 'llm_governor_audit_sink_errors_total', { llm_governor_audit_sink: 'file' })).toBeGreaterThan(0);
+    expect(sumOf(samples, 'llm_governor_audit_dropped_total')).toBe(0);
+    const kinds = readEvents(file).map((e) => e.unmapped.kind);
+    expect(kinds).toEqual(['config_loaded', ...Array(5).fill('call_completed')]);
+  });
 
   it('a configuration that makes the app refuse to start is still on record', async () => {
     const file = join(tempDir(), 'audit.jsonl');
