@@ -5,10 +5,11 @@
  *   --seconds N    how long the app sends traffic (default 25)
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { ocsfApiActivitySchema } from '../audit/ocsf';
 import { startSimulator } from '../simulator/index';
 import { budgetsFromScrape, progressBar, renderBudgets, renderResilience, renderTable, resilienceFromScrape, rowsFromScrape, type BudgetBar, type Resilience, type Row } from './view';
 
@@ -95,6 +96,7 @@ async function main(): Promise<number> {
   const configDir = mkdtempSync(resolve(tmpdir(), 'llm-governor-demo-'));
   const configFile = resolve(configDir, 'llm-governor.yaml');
   writeFileSync(configFile, demoResilience(sim.openaiBaseURL) + DEMO_BUDGETS);
+  const auditFile = process.env.LLM_GOVERNOR_AUDIT_FILE ?? resolve(configDir, 'audit.jsonl');
   const app = spawn(process.execPath, ['--import', resolve(REPO, 'dist/register.mjs'), resolve(REPO, 'demo/app.mjs')], {
     cwd: REPO,
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -113,6 +115,7 @@ async function main(): Promise<number> {
       OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
       OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
       LLM_GOVERNOR_CONFIG: process.env.LLM_GOVERNOR_CONFIG ?? configFile,
+      LLM_GOVERNOR_AUDIT_FILE: auditFile,
       DEMO_SECONDS: String(seconds),
       DEMO_FOREVER: serve ? '1' : '0',
     },
@@ -224,9 +227,40 @@ async function main(): Promise<number> {
   const stillOpen = resilience.breakers.filter((b) => b.state !== 'closed').length;
   console.log(`resilience: breaker opened ${opened} time(s) in the fault window, ${stillOpen ? `${stillOpen} not yet closed` : 'all closed again'}; ${resilience.fallbacks} call(s) served by the fallback; ${resilience.retries} retr${resilience.retries === 1 ? 'y' : 'ies'}`);
   const recovered = stopping || (opened > 0 && stillOpen === 0 && resilience.fallbacks > 0);
-  const healthy = code === 0 && recovered && (stopping || ['openai', 'azure.ai.openai', 'x_ai'].every((p) => providers.has(p)));
-  if (!healthy) console.log('demo: FAILED (expected calls from all three providers, a breaker that opened and closed again, fallbacks, and a clean exit)');
+  const audit = readAudit(auditFile);
+  const byKind = Object.entries(audit.kinds)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  console.log(`audit: ${audit.valid} OCSF 6003 events in ${auditFile} (${byKind})${audit.invalid ? `; ${audit.invalid} INVALID` : ''}`);
+  // One call event per call the app made, each valid.
+  const callEvents = (audit.kinds.call_completed ?? 0) + (audit.kinds.call_failed ?? 0);
+  const audited = audit.invalid === 0 && (stopping || !appSummary || callEvents === appSummary.ok + appSummary.failed);
+  const healthy = code === 0 && recovered && audited && (stopping || ['openai', 'azure.ai.openai', 'x_ai'].every((p) => providers.has(p)));
+  if (!healthy) console.log('demo: FAILED (expected calls from all three providers, a breaker that opened and closed again, fallbacks, one valid audit event per call, and a clean exit)');
   return healthy ? 0 : 1;
+}
+
+/** Counts the audit file's events by kind, validating each against the OCSF schema. */
+function readAudit(file: string): { valid: number; invalid: number; kinds: Record<string, number> } {
+  const out = { valid: 0, invalid: 0, kinds: {} as Record<string, number> };
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return out;
+  }
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    try {
+      const e = ocsfApiActivitySchema.parse(JSON.parse(line));
+      out.valid++;
+      out.kinds[e.unmapped.kind] = (out.kinds[e.unmapped.kind] ?? 0) + 1;
+    } catch {
+      out.invalid++;
+    }
+  }
+  return out;
 }
 
 main().then(

@@ -79,7 +79,10 @@ describe('retries: exactly one loop', () => {
   it('a hang past the timeout on every attempt ends in the SDK’s APIConnectionTimeoutError', async () => {
     const r = await run({ LLM_GOVERNOR_TIMEOUT_SECONDS: '0.3', LLM_GOVERNOR_MAX_RETRIES: '1', LLM_GOVERNOR_RETRY_MAX_DELAY_SECONDS: '0' }, [{ kind: 'hang' }]);
     expect(r.seen).toEqual([{ ok: false, error: 'APIConnectionTimeoutError', status: null, code: null, apiError: true }]);
-    expect(r.chats()).toHaveLength(2);
+    // Two attempts: counted by us. (The server may see fewer on a loaded machine: an attempt can
+    // time out before its request arrives.)
+    expect(sumOf(r.samples, 'llm_governor_retries_total', { reason: 'timeout' })).toBe(1);
+    expect(r.chats().length).toBeLessThanOrEqual(2);
   });
 
   it('a stream cut off mid-body reaches the app as an APIConnectionError, not a raw TypeError', async () => {
