@@ -33,7 +33,9 @@ const workloads = [
   () => openai.chat.completions.create({ model: 'gpt-4o-mini', messages: ask(), max_tokens: 120 }),
   () => openai.chat.completions.create({ model: 'gpt-4o', messages: ask(), stream: true, max_tokens: 300 }).then(drain),
   () => openai.responses.create({ model: 'gpt-4.1-mini', input: ask()[0].content, max_output_tokens: 300 }),
-  () => openai.embeddings.create({ model: 'text-embedding-3-small', input: questions }),
+  // The same embeddings every time: opted in to llm-governor's response cache by a header (a
+  // plain request option; without the preload it is just sent along and ignored).
+  () => openai.embeddings.create({ model: 'text-embedding-3-small', input: questions }, { headers: { 'x-llm-governor-cache': 'on' } }),
   () => azure.chat.completions.create({ model: 'gpt-4o', messages: ask(), max_tokens: 300 }),
   () => azure.chat.completions.create({ model: 'gpt-4o', messages: ask(), stream: true, max_tokens: 300 }).then(drain),
   () => xai.chat.completions.create({ model: 'grok-3-mini', messages: ask(), max_tokens: 600 }),

@@ -149,6 +149,7 @@ export const GOVERNOR_METRIC = {
   CACHE_REQUESTS: 'llm_governor.cache.requests',
   CACHE_SAVED: 'llm_governor.cache.saved',
   MODERATION_FLAGGED: 'llm_governor.moderation.flagged',
+  TOKENS_CACHED_INPUT: 'llm_governor.tokens.cached_input',
   AUDIT_EVENTS: 'llm_governor.audit.events',
   AUDIT_DROPPED: 'llm_governor.audit.dropped',
   AUDIT_SINK_ERRORS: 'llm_governor.audit.sink_errors',

@@ -1,8 +1,12 @@
 /**
  * `npm run demo`: runs the sample app (demo/app.mjs, plain openai SDK code) under the preload
  * against the embedded simulator, and shows what its own /metrics endpoint says, live.
- *   --serve        keep running until Ctrl-C
- *   --seconds N    how long the app sends traffic (default 25)
+ *   --serve             keep running until Ctrl-C (the fault window then repeats every 5 minutes)
+ *   --seconds N         how long the app sends traffic (default 25)
+ *   --fault-at N        when the Azure fault window opens, in seconds (default 30% of --seconds)
+ *   --fault-seconds N   how long it lasts (default 30% of --seconds)
+ * Environment: DEMO_METRICS_PORT (default 9464, or the next free one), DEMO_METRICS_HOST (default
+ * 127.0.0.1; 0.0.0.0 in a container that Prometheus scrapes from outside).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -88,6 +92,9 @@ async function scrape(url: string): Promise<string | undefined> {
 async function main(): Promise<number> {
   const serve = process.argv.includes('--serve');
   const seconds = Number(arg('--seconds') ?? 25);
+  const faultAt = Number(arg('--fault-at') ?? seconds * 0.3);
+  const faultSeconds = Number(arg('--fault-seconds') ?? seconds * 0.3);
+  const metricsHost = process.env.DEMO_METRICS_HOST ?? '127.0.0.1';
   const tty = process.stdout.isTTY;
   const sim = await startSimulator({ seed: 7, latencyMs: 60, chunkDelayMs: 8 });
   const metricsPort = await pickPort(Number(process.env.DEMO_METRICS_PORT ?? 9464));
@@ -112,7 +119,7 @@ async function main(): Promise<number> {
       OTEL_SERVICE_NAME: process.env.OTEL_SERVICE_NAME ?? 'llm-governor-demo',
       OTEL_TRACES_EXPORTER: process.env.OTEL_TRACES_EXPORTER ?? 'none',
       OTEL_LOGS_EXPORTER: process.env.OTEL_LOGS_EXPORTER ?? 'none',
-      OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+      OTEL_EXPORTER_PROMETHEUS_HOST: metricsHost,
       OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
       LLM_GOVERNOR_CONFIG: process.env.LLM_GOVERNOR_CONFIG ?? configFile,
       LLM_GOVERNOR_AUDIT_FILE: auditFile,
@@ -158,17 +165,22 @@ async function main(): Promise<number> {
   let rows: Row[] = [];
   let bars: BudgetBar[] = [];
   let resilience: Resilience = { breakers: [], fallbacks: 0, retries: 0 };
-  // The fault window: Azure answers 500 from 30% to 60% of the run.
-  const faultTimers = [
-    setTimeout(() => {
-      sim.setFaults([{ kind: '500', match: { provider: 'azure' } }]);
-      events.push('fault window: the Azure endpoint answers 500 from now on');
-    }, seconds * 300),
-    setTimeout(() => {
-      sim.setFaults([]);
-      events.push('fault window over: Azure answers again');
-    }, seconds * 600),
-  ];
+  // The fault window: Azure answers 500 from 30% to 60% of the run (by default); with --serve, again every 5 minutes.
+  const faultTimers: NodeJS.Timeout[] = [];
+  const faultWindow = (at: number) => {
+    faultTimers.push(
+      setTimeout(() => {
+        sim.setFaults([{ kind: '500', match: { provider: 'azure' } }]);
+        events.push('fault window: the Azure endpoint answers 500 from now on');
+      }, at * 1000),
+      setTimeout(() => {
+        sim.setFaults([]);
+        events.push('fault window over: Azure answers again');
+        if (serve) faultWindow(300 - faultSeconds);
+      }, (at + faultSeconds) * 1000),
+    );
+  };
+  faultWindow(faultAt);
   let lastPrint = 0;
   const render = (final: boolean) => {
     const elapsed = (Date.now() - started) / 1000;

@@ -1,5 +1,5 @@
-import type { Histogram, Meter } from '@opentelemetry/api';
-import { ATTR, BUCKETS, METRIC, TOKEN_TYPE } from '../semconv';
+import type { Counter, Histogram, Meter } from '@opentelemetry/api';
+import { ATTR, BUCKETS, GOVERNOR_METRIC, METRIC, TOKEN_TYPE } from '../semconv';
 import type { CallRecord } from './record';
 import { metricAttributes } from './span-attributes';
 
@@ -8,6 +8,7 @@ export class GenAiMetrics {
   private readonly duration: Histogram;
   private readonly tokens: Histogram;
   private readonly firstChunk: Histogram;
+  private readonly cachedInput: Counter;
 
   constructor(meter: Meter) {
     this.duration = meter.createHistogram(METRIC.OPERATION_DURATION, {
@@ -25,6 +26,12 @@ export class GenAiMetrics {
       unit: 's',
       advice: { explicitBucketBoundaries: [...BUCKETS.SECONDS] },
     });
+    // The conventions have no token type for it: input tokens the provider served from its prompt
+    // cache (billed at the cached-input price), as a counter of our own.
+    this.cachedInput = meter.createCounter(GOVERNOR_METRIC.TOKENS_CACHED_INPUT, {
+      description: 'Input tokens the provider served from its prompt cache (part of the input tokens)',
+      unit: '{token}',
+    });
   }
 
   record(rec: CallRecord, durationSeconds: number): void {
@@ -37,5 +44,7 @@ export class GenAiMetrics {
     const { inputTokens, outputTokens } = rec.usage;
     if (inputTokens !== undefined) this.tokens.record(inputTokens, { ...attrs, [ATTR.TOKEN_TYPE]: TOKEN_TYPE.INPUT });
     if (outputTokens !== undefined) this.tokens.record(outputTokens, { ...attrs, [ATTR.TOKEN_TYPE]: TOKEN_TYPE.OUTPUT });
+    const cached = rec.usage.cachedInputTokens;
+    if (cached !== undefined && cached >= 0) this.cachedInput.add(cached, attrs);
   }
 }
