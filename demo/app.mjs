@@ -38,6 +38,9 @@ const workloads = [
   () => openai.embeddings.create({ model: 'text-embedding-3-small', input: questions }, { headers: { 'x-llm-governor-cache': 'on' } }),
   () => azure.chat.completions.create({ model: 'gpt-4o', messages: ask(), max_tokens: 300 }),
   () => azure.chat.completions.create({ model: 'gpt-4o', messages: ask(), stream: true, max_tokens: 300 }).then(drain),
+  // A deployment the config does not map to a model: priced as the provider's dearest model,
+  // flagged estimated, and reported (the unknown-pricing alert and audit event).
+  () => azure.chat.completions.create({ model: 'support-bot', messages: ask(), max_tokens: 100 }),
   () => xai.chat.completions.create({ model: 'grok-3-mini', messages: ask(), max_tokens: 600 }),
   () => xai.chat.completions.create({ model: 'grok-4', messages: ask(), stream: true, max_tokens: 600 }).then(drain),
 ];

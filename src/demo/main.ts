@@ -27,7 +27,9 @@ import { budgetsFromScrape, progressBar, renderBudgets, renderResilience, render
  * The demo's resilience settings: a fallback chain from the Azure gpt-4o deployment to OpenAI
  * gpt-4o, and a breaker that opens after 3 failures and tries again after 3 s. During the fault
  * window (30–60% of the run) the simulator's Azure endpoint answers 500: the breaker opens, the
- * backup serves the Azure calls, and after the window one trial closes the breaker again.
+ * backup serves the Azure calls, and after the window one trial closes the breaker again. A
+ * client-side rate limit of 60 requests a minute on grok-3-mini makes some of its calls wait (and
+ * the odd one give up after 4 s, as a RateLimitExceededError).
  */
 const demoResilience = (openaiBaseURL: string) => `breaker_failures: 3
 breaker_reset_seconds: 3
@@ -36,6 +38,9 @@ fallbacks:
   - primary: { provider: azure.ai.openai, model: gpt-4o }
     backups:
       - { provider: openai, model: gpt-4o, base_url: "${openaiBaseURL}" }
+rate_limits:
+  - { provider: x_ai, model: grok-3-mini, rpm: 60 }
+rate_limit_max_wait_seconds: 4
 `;
 
 const DEMO_BUDGETS = `budgets:
