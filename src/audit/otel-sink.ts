@@ -1,5 +1,5 @@
 import { ROOT_CONTEXT, trace, type SpanContext } from '@opentelemetry/api';
-import { SeverityNumber, type AnyValueMap, type Logger } from '@opentelemetry/api-logs';
+import { logs, SeverityNumber, type AnyValueMap, type Logger } from '@opentelemetry/api-logs';
 import { AUDIT_ATTR, AUDIT_EVENT_NAME } from '../semconv';
 import type { OcsfApiActivity } from './ocsf';
 import type { AuditSink } from './sink';
@@ -44,6 +44,15 @@ export class OtelLogSink implements AuditSink {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * Only once a logger provider is registered (the preload's NodeSDK with a logs exporter, or the
+   * app's own): until then the Logs API's proxy drops every record, so there is nothing to build.
+   */
+  isActive(): boolean {
+    const name = (logs.getLoggerProvider() as { constructor?: { name?: string } }).constructor?.name;
+    return name !== 'ProxyLoggerProvider' && name !== 'NoopLoggerProvider';
   }
 
   flush(): Promise<void> {

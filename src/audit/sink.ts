@@ -20,6 +20,11 @@ export interface AuditSink {
   flushSync?(): void;
   /** Flushes (bounded) and releases the sink's file descriptors or sockets. Never rejects. */
   close(): Promise<void>;
+  /**
+   * False while events would go nowhere (no logger provider is registered): the trail then does
+   * not build them at all. Absent: always active.
+   */
+  isActive?(): boolean;
 }
 
 /** What a sink reports back to the trail, which counts it. */

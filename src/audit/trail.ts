@@ -71,6 +71,7 @@ export class AuditTrail implements AuditRecorder {
 
   record(kind: AuditKind, facts: AuditEventFacts, span?: SpanContext): void {
     try {
+      if (!this.anySinkActive()) return; // nowhere to go: not even built
       if (this.queue.length >= this.maxQueue) return this.dropped('queue_full');
       this.stats.recorded++;
       this.queue.push({ kind, facts: facts.time === undefined ? { ...facts, time: Date.now() } : facts, span });
@@ -144,6 +145,11 @@ export class AuditTrail implements AuditRecorder {
     await Promise.all(this.opts.sinks.map((s) => s.close().catch(() => undefined)));
   }
 
+  private anySinkActive(): boolean {
+    for (const sink of this.opts.sinks) if (!sink.isActive || sink.isActive()) return true;
+    return false;
+  }
+
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
@@ -174,6 +180,7 @@ export class AuditTrail implements AuditRecorder {
         else bump(this.early.events, item.kind, 1);
         for (const sink of this.opts.sinks) {
           try {
+            if (sink.isActive && !sink.isActive()) continue;
             sink.write(event, item.span);
           } catch {
             this.sinkDropped(sink.name);

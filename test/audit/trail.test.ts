@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { OcsfApiActivity } from '../../src/audit/ocsf';
 import type { AuditSink } from '../../src/audit/sink';
 import { AuditTrail, type AuditEventFacts } from '../../src/audit/trail';
+import { OtelLogSink } from '../../src/audit/otel-sink';
+import { logs } from '@opentelemetry/api-logs';
 import { configSchema } from '../../src/config/schema';
 import { auditServiceName, createAuditTrail } from '../../src/audit';
 import { GOVERNOR_METRIC } from '../../src/semconv';
@@ -118,6 +120,28 @@ describe('AuditTrail', () => {
     await tick();
     expect(good.events).toHaveLength(1);
     expect(trail.counters().dropped).toBe(1);
+  });
+
+  it('with no sink active (no logger provider registered), events are not even built', async () => {
+    const otel = new OtelLogSink(() => logs.getLogger('t'));
+    expect(otel.isActive()).toBe(false); // nothing registered in this process
+    const trail = new AuditTrail({ source, sinks: [otel] });
+    trail.record('call_completed', call);
+    await tick();
+    expect(trail.counters()).toMatchObject({ recorded: 0, emitted: 0, dropped: 0 });
+    // Once a provider is registered, the same sink takes the events.
+    const emitted: unknown[] = [];
+    const provider = { getLogger: () => ({ emit: (r: unknown) => emitted.push(r) }) };
+    logs.setGlobalLoggerProvider(provider as never);
+    try {
+      expect(otel.isActive()).toBe(true);
+      trail.record('call_completed', call);
+      await tick();
+      expect(emitted).toHaveLength(1);
+      expect(emitted[0]).toMatchObject({ eventName: 'llm_governor.audit', body: { class_uid: 6003 } });
+    } finally {
+      logs.disable();
+    }
   });
 
   it('flushSync builds what is queued at once (exit hooks)', () => {
