@@ -170,20 +170,35 @@ export class BudgetEngine {
 
   private afterSettle(r: Reservation, states: BudgetState[]): void {
     this.opts.events.states(r.defs, r.values, r.keys, states);
+    const now = this.opts.now();
     r.defs.forEach((def, i) => {
       const state = states[i];
       if (!state || !def.thresholds.length) return;
       const utilization = state.spent / def.limit;
+      const key = r.keys[i];
       for (const t of def.thresholds) {
         if (utilization < t) break;
-        this.store.markOnce(r.keys[i], `threshold:${t}`, this.opts.now()).then(
+        const mark = `threshold:${t}`;
+        // Marked already (by us, or found marked by another process) for this window: no round trip.
+        const seen = `${key.id}\u0000${mark}`;
+        if ((this.marked.get(seen) ?? 0) > now) continue;
+        this.store.markOnce(key, mark, now).then(
           (first) => {
-            if (first) this.opts.events.thresholdCrossed(def, r.values[i], t, state, r.keys[i].id);
+            this.remember(seen, key.rolling ? now + key.rolling.durationMs : key.windowEndMs, now);
+            if (first) this.opts.events.thresholdCrossed(def, r.values[i], t, state, key.id);
           },
           (err) => this.opts.events.storeError('markOnce', err),
         );
       }
     });
+  }
+
+  /** Threshold marks known to be set, until when; pruned of expired ones as it grows. */
+  private readonly marked = new Map<string, number>();
+
+  private remember(seen: string, validUntil: number, now: number): void {
+    if (this.marked.size >= 10_000) for (const [k, until] of this.marked) if (until <= now) this.marked.delete(k);
+    if (this.marked.size < 10_000) this.marked.set(seen, validUntil);
   }
 
   private exceeded(client: unknown, def: BudgetDefinition, value: string | undefined, key: BudgetKey, state: BudgetState, requested: Pico): Error {

@@ -60,4 +60,25 @@ describe('budget windows with an injected clock', () => {
     expect(await admitUntilBlocked(g, 'acme')).toBe(0);
     expect(await admitUntilBlocked(g, 'globex')).toBe(acme);
   });
+
+  it('a threshold crossed is marked once per window: later calls make no extra store round trip', async () => {
+    const clock = { now: Date.parse('2026-11-23T10:00:00Z') };
+    const store = new MemoryBudgetStore();
+    let marks = 0;
+    const markOnce = store.markOnce.bind(store);
+    store.markOnce = (...a: Parameters<typeof store.markOnce>) => (marks++, markOnce(...a));
+    const config = { ...loadConfig({}).config, budgets: [{ name: 'd', limit_usd: 1, window: 'day', timezone: 'UTC', thresholds: [0.000001, 0.000002], action: 'block' }] as never };
+    const g = new Governor(config, metrics.getMeter('test'), () => clock.now, store);
+    for (let i = 0; i < 10; i++) {
+      const a = await g.admit({ op, provider: 'openai', model: 'gpt-4o-mini', body, attribution: {} }, client);
+      g.settle(a, { pico: a.reservation!.amount, estimated: false });
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(marks).toBe(2); // one per threshold, not one per call
+    clock.now = Date.parse('2026-11-24T10:00:00Z'); // a new day: a new window, marked again
+    const a = await g.admit({ op, provider: 'openai', model: 'gpt-4o-mini', body, attribution: {} }, client);
+    g.settle(a, { pico: a.reservation!.amount, estimated: false });
+    await new Promise((r) => setTimeout(r, 5));
+    expect(marks).toBe(4);
+  });
 });
