@@ -47,6 +47,14 @@ export interface BudgetEvents {
   storeError(operation: string, error: unknown): void;
 }
 
+/**
+ * Whether a settled call was spent over a budget's limit: its cost landed (at least partly) above
+ * the limit, or it was let through while the limit was already reached. `spent` is after the call.
+ */
+export function overLimit(spent: Pico, actual: Pico, limit: Pico): boolean {
+  return spent > limit || spent - actual >= limit;
+}
+
 /** The smallest reply worth sending when capping output tokens. */
 export const MIN_CAPPED_OUTPUT_TOKENS = 16;
 
@@ -100,11 +108,11 @@ export class BudgetEngine {
       }
       this.opts.events.states(defs, reservation.values, reservation.keys, result.states);
       if (result.ok) {
+        // An alert_only budget whose committed spend already reached its limit lets this call through
+        // over it. (Worst-case reservations do not count: the call is counted at settle if its real
+        // cost lands over the limit.)
         defs.forEach((d, i) => {
-          if (d.action === 'alert_only' && result.states[i].spent + result.states[i].reserved > d.limit) {
-            actions.push(`${d.name}:alert_only`);
-            this.opts.events.exceededAllowed(d, reservation.values[i]);
-          }
+          if (d.action === 'alert_only' && result.states[i].spent >= d.limit) actions.push(`${d.name}:alert_only`);
         });
         return { reservation, model, maxOutputTokens, actions };
       }
@@ -145,7 +153,7 @@ export class BudgetEngine {
     if (!r) return;
     const job = { reservationId: r.id, actual: Math.max(0, Math.round(actual)), keys: r.keys };
     this.store.settle({ ...job, nowMs: this.opts.now() }).then(
-      (states) => this.afterSettle(r, states),
+      (states) => this.afterSettle(r, states, job.actual),
       (err) => {
         this.opts.events.storeError('settle', err);
         if (this.pending.size < 10_000) this.pending.set(r.id, job);
@@ -168,12 +176,14 @@ export class BudgetEngine {
     return this.pending.size;
   }
 
-  private afterSettle(r: Reservation, states: BudgetState[]): void {
+  private afterSettle(r: Reservation, states: BudgetState[], actual: Pico): void {
     this.opts.events.states(r.defs, r.values, r.keys, states);
     const now = this.opts.now();
     r.defs.forEach((def, i) => {
       const state = states[i];
-      if (!state || !def.thresholds.length) return;
+      if (!state) return;
+      if (def.action === 'alert_only' && overLimit(state.spent, actual, def.limit)) this.opts.events.exceededAllowed(def, r.values[i]);
+      if (!def.thresholds.length) return;
       const utilization = state.spent / def.limit;
       const key = r.keys[i];
       for (const t of def.thresholds) {

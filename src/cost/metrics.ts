@@ -41,7 +41,7 @@ export class CostMetrics {
     this.unknown = meter.createCounter(GOVERNOR_METRIC.PRICING_UNKNOWN, { description: 'Calls to a model with no known price (priced as the provider\'s most expensive model)' });
     this.rejected = meter.createCounter(GOVERNOR_METRIC.REQUESTS_REJECTED, { description: 'Calls refused before anything was sent upstream' });
     this.crossings = meter.createCounter(GOVERNOR_METRIC.BUDGET_THRESHOLD_CROSSINGS, { description: 'Budget soft thresholds crossed, once per window' });
-    this.exceededAllowed = meter.createCounter(GOVERNOR_METRIC.BUDGET_EXCEEDED_ALLOWED, { description: 'Calls let through over an alert_only budget' });
+    this.exceededAllowed = meter.createCounter(GOVERNOR_METRIC.BUDGET_EXCEEDED_ALLOWED, { description: 'Calls an alert_only budget let through whose cost landed over its limit (or that went while the limit was already reached)' });
     this.storeErrors = meter.createCounter(GOVERNOR_METRIC.BUDGET_STORE_ERRORS, { description: 'Budget store operations that failed (store unreachable)' });
 
     const gauge = (name: string, description: string, unit: string, read: (s: Snapshot) => number) => {

@@ -82,3 +82,48 @@ describe('budget windows with an injected clock', () => {
     expect(marks).toBe(4);
   });
 });
+
+describe('alert_only counts real overspend, not worst cases', () => {
+  it.each([
+    // spent after the call, the call's actual cost, limit → over?
+    [50, 10, 100, false], // under
+    [100, 10, 100, false], // landed exactly on the limit
+    [101, 10, 100, true], // landed over
+    [110, 10, 100, true], // went while the limit was already reached
+    [100, 0, 100, true], // cost nothing, but went while the limit was reached
+    [99, 0, 100, false],
+  ])('overLimit(spent %d, actual %d, limit %d) = %s', async (spent, actual, limit, expected) => {
+    const { overLimit } = await import('../../src/cost/engine');
+    expect(overLimit(spent, actual, limit)).toBe(expected);
+  });
+
+  it('worst-case reservations over the limit are not counted; the call whose cost lands over it and later ones are', async () => {
+    const clock = { now: Date.parse('2026-11-23T10:00:00Z') };
+    const config = { ...loadConfig({}).config, budgets: [{ name: 'watch', limit_usd: 1, window: 'day', timezone: 'UTC', thresholds: [], action: 'alert_only' }] as never };
+    const g = new Governor(config, metrics.getMeter('test'), () => clock.now, new MemoryBudgetStore());
+    const counted: string[] = [];
+    const events = (g as unknown as { engine: { opts: { events: { exceededAllowed: (...a: unknown[]) => void } } } }).engine.opts.events;
+    const original = events.exceededAllowed;
+    events.exceededAllowed = (...a) => (counted.push('x'), original(...a));
+    const admit = () => g.admit({ op, provider: 'openai', model: 'gpt-4o-mini', body, attribution: {} }, client);
+    const limit = 1e12; // $1 in pico
+    // Concurrent reservations whose worst cases together pass the limit, each call's real cost small.
+    const first = await admit();
+    const held = [first, ...(await Promise.all(Array.from({ length: Math.ceil(limit / first.reservation!.amount) + 5 }, admit)))];
+    expect(held.every((a) => !a.actions.includes('watch:alert_only'))).toBe(true);
+    for (const a of held) g.settle(a, { pico: 1000, estimated: false });
+    await new Promise((r) => setTimeout(r, 5));
+    expect(counted).toHaveLength(0);
+    // One call whose real cost lands over the limit: counted.
+    const over = await admit();
+    g.settle(over, { pico: limit, estimated: false });
+    await new Promise((r) => setTimeout(r, 5));
+    expect(counted).toHaveLength(1);
+    // A later call goes while the limit is reached: marked on admission and counted.
+    const later = await admit();
+    expect(later.actions).toContain('watch:alert_only');
+    g.settle(later, { pico: 10, estimated: false });
+    await new Promise((r) => setTimeout(r, 5));
+    expect(counted).toHaveLength(2);
+  });
+});
