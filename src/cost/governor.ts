@@ -13,7 +13,7 @@ import { PriceTable, type ModelPrice } from './prices';
 import { computeCost, maxOutputTokensWithin, worstCaseCost } from './pricing';
 import { createBudgetStore } from './store-factory';
 import type { BudgetStore } from './stores/types';
-import { countTokens, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE } from './tokens';
+import { countTokensOf, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE } from './tokens';
 
 /** The cost of a finished call. */
 export interface CallCost {
@@ -222,7 +222,7 @@ export class Governor {
 export function estimateInputTokens(op: Operation, body: Body): number {
   const messages = Array.isArray(body.messages) ? body.messages.length : 0;
   const framing = messages ? messages * TOKENS_PER_MESSAGE + REPLY_PRIMING_TOKENS : 0;
-  return countTokens(op.inputText(body)) + framing;
+  return countTokensOf(op.inputText(body)) + framing;
 }
 
 function imageRequest(op: Operation | undefined, body: Body, count?: number) {

@@ -16,13 +16,51 @@ export function warmTokenizer(): void {
   load();
 }
 
-export function countTokens(text: string): number {
-  if (!text) return 0;
+function encode(text: string): number {
   try {
     return load().countTokens(text);
   } catch {
     return Math.ceil(text.length / 4);
   }
+}
+
+/**
+ * Counts of texts seen lately, most recent last. Apps resend the same system prompt, tool
+ * definitions and conversation history on every call, and the tokenizer costs about a
+ * microsecond per four characters; a lookup costs a hash of the text. Bounded in entries and
+ * characters, so memory stays flat whatever the traffic.
+ */
+const memo = new Map<string, number>();
+let memoChars = 0;
+const MEMO_MAX_ENTRIES = 2048;
+const MEMO_MAX_CHARS = 2_000_000;
+const MEMO_MAX_TEXT = 100_000;
+
+export function countTokens(text: string): number {
+  if (!text) return 0;
+  if (text.length > MEMO_MAX_TEXT) return encode(text);
+  const known = memo.get(text);
+  if (known !== undefined) {
+    memo.delete(text);
+    memo.set(text, known);
+    return known;
+  }
+  const n = encode(text);
+  memo.set(text, n);
+  memoChars += text.length;
+  while (memo.size > MEMO_MAX_ENTRIES || memoChars > MEMO_MAX_CHARS) {
+    const oldest = memo.keys().next().value as string;
+    memo.delete(oldest);
+    memoChars -= oldest.length;
+  }
+  return n;
+}
+
+/** The tokens of a request's text pieces (each message, the tool definitions, …), counted apart. */
+export function countTokensOf(pieces: readonly string[]): number {
+  let n = 0;
+  for (const p of pieces) n += countTokens(p);
+  return n;
 }
 
 /** Chat framing: each message costs a few tokens beyond its text, plus the reply's priming. */

@@ -1,10 +1,11 @@
-import { context, diag, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { context, createContextKey, diag, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { hashedUser, resolveAttribution, type Attribution } from '../attribution';
 import type { AuditEventFacts, AuditKind } from '../audit';
 import type { AuditRecorder } from '../audit/trail';
 import type { GovernorConfig } from '../config/schema';
 import type { Admission } from '../cost/engine';
 import type { CallCost, Governor } from '../cost/governor';
+import { estimateInputTokens } from '../cost/governor';
 import { picoToUsd } from '../cost/money';
 import { asSdkError, governorError } from '../errors';
 import { isBreakerFailure, type BreakerKey, type BreakerTicket } from '../guards/breaker';
@@ -14,7 +15,7 @@ import { backupsFor, buildBackupRequest, type BuiltRequest, type ClientClasses, 
 import type { Guards } from '../guards';
 import { RateLimitWaitExceeded, type RateLimitPermit } from '../guards/rate-limit';
 import { isRetryableStatus, retryDelayMs, sleep } from '../guards/retry';
-import { countTokens, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE } from '../cost/tokens';
+import { countTokens } from '../cost/tokens';
 import type { ProviderInfo } from '../providers/detect';
 import { ATTR, EVENT, EVENT_ATTR, PROVIDER, REJECT_REASON } from '../semconv';
 import type { GenAiMetrics } from './metrics';
@@ -22,7 +23,7 @@ import type { Body, Operation } from './operations';
 import { newRecord, type CallRecord } from './record';
 import { endAttributes, startAttributes } from './span-attributes';
 import { safely } from './safely';
-import { cacheableHeaders, isAbort, isJsonAnswer, refusalOf, refusalResponse, replayResponse, withBody, type Refusal } from './wire';
+import { cacheableHeaders, isAbort, isJsonAnswer, isReadWhole, refusalOf, refusalResponse, replayResponse, withBody, type Refusal } from './wire';
 
 /** What every call shares: set up once by the instrumentation. */
 export interface Runtime {
@@ -59,6 +60,14 @@ interface Attempt {
   retryable: boolean;
   /** Why it failed, for the retry and fallback counters: the status, or the error type. */
   reason?: string;
+}
+
+/** Where a call keeps itself in its context, for the send step (see `patch.ts`). */
+const CALL_KEY = createContextKey('llm-governor.call');
+
+/** The call whose request runs in this context, if any. */
+export function callIn(ctx: Context): Call | undefined {
+  return ctx.getValue(CALL_KEY) as Call | undefined;
 }
 
 /** How a call ended, beyond success or failure. */
@@ -126,7 +135,7 @@ export class Call {
       { kind: SpanKind.CLIENT, attributes: startAttributes(this.rec) },
       parent,
     );
-    this.ctx = trace.setSpan(parent, this.span);
+    this.ctx = trace.setSpan(parent, this.span).setValue(CALL_KEY, this);
     rt.open.add(this);
   }
 
@@ -472,8 +481,15 @@ export class Call {
         } finally {
           clearTimeout(timer);
         }
-        response = withBody(response, text);
-        JSON.parse(text); // a malformed body throws here: retried like a failed attempt
+        let parsed: unknown;
+        let malformed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch (err) {
+          malformed = err;
+        }
+        response = withBody(response, text, parsed);
+        if (malformed) throw malformed; // retried like a failed attempt
       }
     } catch (err) {
       req.controller.signal.removeEventListener('abort', forward);
@@ -539,7 +555,7 @@ export class Call {
   private tokens(): number {
     if (this.tokenEstimate === undefined) {
       const body = this.sentBody ?? this.rec.requestBody;
-      const input = safely(() => countTokens(this.op.inputText(body))) ?? 0;
+      const input = safely(() => estimateInputTokens(this.op, body)) ?? 0;
       const output = safely(() => this.op.maxOutput?.read(body)) ?? 0;
       this.tokenEstimate = input + output;
     }
@@ -785,9 +801,7 @@ export class Call {
     // Only token-billed operations are estimated: images, audio and moderation bill otherwise.
     if (!TOKEN_BILLED.has(rec.operation)) return;
     if (u.inputTokens === undefined) {
-      const messages = Array.isArray(rec.requestBody.messages) ? rec.requestBody.messages.length : 0;
-      const framing = messages ? messages * TOKENS_PER_MESSAGE + REPLY_PRIMING_TOKENS : 0;
-      u.inputTokens = countTokens(this.op.inputText(rec.requestBody)) + framing;
+      u.inputTokens = estimateInputTokens(this.op, rec.requestBody);
       rec.usageEstimated = true;
     }
     if (u.outputTokens === undefined && (rec.stream || rec.outputText.length)) {
@@ -801,8 +815,9 @@ const TOKEN_BILLED = new Set<string>(['chat', 'text_completion', 'embeddings']);
 
 /** Frees a failed answer's connection: a web stream (fetch) or a Node stream (openai 4's node-fetch). */
 function discard(response: Response | undefined): void {
-  const body = response?.body as { cancel?: () => Promise<void>; destroy?: () => void } | null | undefined;
-  if (!body || response!.bodyUsed) return;
+  if (!response || response.bodyUsed || isReadWhole(response)) return;
+  const body = response.body as { cancel?: () => Promise<void>; destroy?: () => void } | null | undefined;
+  if (!body) return;
   safely(() => {
     if (typeof body.cancel === 'function') void body.cancel().catch(() => undefined);
     else if (typeof body.destroy === 'function') body.destroy();

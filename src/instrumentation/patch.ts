@@ -5,7 +5,7 @@ import { detectProvider, type ProviderInfo } from '../providers/detect';
 import { observeApiPromise } from './api-promise';
 import { governorError, isGovernorErrorCode } from '../errors';
 import type { ClientClasses } from '../guards/fallback';
-import { Call, type Runtime, type SendRequest } from './call';
+import { Call, callIn, type Runtime, type SendRequest } from './call';
 import { operationForPath } from './operations';
 import { GOVERNOR_HEADER, headerValue } from './wire';
 
@@ -89,7 +89,10 @@ export function patchClientMethods(
     const sendOptions = call.before(opts as { body?: unknown });
     let promise: unknown;
     try {
-      promise = context.with(call.ctx, () => activeCall.run(call, () => originalPost.call(this, path, sendOptions)));
+      const send = () => originalPost.call(this, path, sendOptions);
+      // The send step finds its call in the OpenTelemetry context; only when no context manager
+      // carries it (none registered) does our own AsyncLocalStorage, which every promise pays for.
+      promise = context.with(call.ctx, () => (context.active() === call.ctx ? send() : activeCall.run(call, send)));
     } catch (err) {
       call.failed(err);
       throw err;
@@ -100,7 +103,7 @@ export function patchClientMethods(
   if (typeof originalFetch === 'function') {
     const fetchOnce: SendRequest['fetch'] = (client, url, init, ms, controller) => originalFetch.call(client, url, init, ms, controller);
     proto.fetchWithTimeout = function fetchWithTimeout(this: unknown, url: string, init: SendRequest['init'], ms: number, controller: AbortController) {
-      const call = activeCall.getStore();
+      const call = callIn(context.active()) ?? activeCall.getStore();
       if (!call) return originalFetch.call(this, url, init, ms, controller);
       return call.send({ url, init: init ?? {}, ms, controller, fetch: fetchOnce });
     };

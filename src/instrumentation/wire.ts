@@ -50,11 +50,119 @@ export function replayResponse(entry: CachedResponse): Response {
   return new Response(entry.body, { status: entry.status, headers: { ...entry.headers, [GOVERNOR_HEADER + '-cache']: 'hit' } });
 }
 
-/** The same answer with a body already read as text (so it could be checked, and cached). */
-export function withBody(original: Response, text: string): Response {
-  const copy = new Response(text, { status: original.status, statusText: original.statusText, headers: original.headers });
-  Object.defineProperty(copy, 'url', { value: original.url, enumerable: true });
-  return copy;
+const READ_WHOLE = Symbol('llm-governor.readWhole');
+
+/** A body we read whole: its text, the value parsed from it, and the copy made if one is needed. */
+interface ReadBody {
+  text: string;
+  parsed: unknown;
+  used: boolean;
+  copy?: Response;
+  original: Response;
+}
+
+type ReadWhole = Response & { [READ_WHOLE]: ReadBody };
+
+/** A full copy of the answer, made on first use by what needs a real body (stream, clone, blob, …). */
+function fullCopy(b: ReadBody): Response {
+  if (!b.copy) {
+    const o = b.original;
+    b.copy = new Response(b.text, { status: o.status, statusText: o.statusText, headers: o.headers });
+    if (b.used) void b.copy.text().catch(() => undefined); // read already: the copy says so too
+  }
+  return b.copy;
+}
+
+function readOnce<T>(b: ReadBody, get: () => T): Promise<T> {
+  if (b.copy) return b.copy.text().then(get);
+  if (b.used) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
+  b.used = true;
+  try {
+    return Promise.resolve(get());
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+const readWholeProtos = new WeakMap<object, object>();
+
+/** The prototype for read-whole answers of one Response class: its own, with the body served from text. */
+function readWholeProto(base: object): object {
+  const known = readWholeProtos.get(base);
+  if (known) return known;
+  const state = (r: unknown) => (r as ReadWhole)[READ_WHOLE];
+  const delegate = (name: 'arrayBuffer' | 'blob' | 'bytes' | 'formData' | 'clone') => ({
+    value(this: unknown) {
+      const copy = fullCopy(state(this)) as unknown as Record<string, () => unknown>;
+      return copy[name]!.call(copy);
+    },
+    configurable: true,
+    writable: true,
+  });
+  const proto: object = Object.create(base, {
+    bodyUsed: {
+      get(this: unknown) {
+        const b = state(this);
+        return b.copy ? b.copy.bodyUsed : b.used;
+      },
+      configurable: true,
+    },
+    body: {
+      get(this: unknown) {
+        return fullCopy(state(this)).body;
+      },
+      configurable: true,
+    },
+    text: {
+      value(this: unknown) {
+        const b = state(this);
+        return readOnce(b, () => b.text);
+      },
+      configurable: true,
+      writable: true,
+    },
+    json: {
+      value(this: unknown) {
+        const b = state(this);
+        return readOnce(b, () => {
+          if (b.parsed === undefined) return JSON.parse(b.text);
+          const v = b.parsed;
+          b.parsed = undefined; // handed over once: a second parse is a fresh value
+          return v;
+        });
+      },
+      configurable: true,
+      writable: true,
+    },
+    arrayBuffer: delegate('arrayBuffer'),
+    blob: delegate('blob'),
+    bytes: delegate('bytes'),
+    formData: delegate('formData'),
+    clone: delegate('clone'),
+  });
+  readWholeProtos.set(base, proto);
+  return proto;
+}
+
+/**
+ * The network's answer, its body already read as text (so that it could be checked, and cached),
+ * made readable again. It stays the same object (its url, type, headers and redirect flag are the
+ * network's, and `instanceof` holds); its body methods serve the text instead of the spent
+ * stream. `text()` and `json()`, what the SDK reads, cost nothing: the first `json()` hands over
+ * `parsed`, the value the check already made, so a body is parsed once. The rest (`body`,
+ * `clone()`, `blob()`, …, which an app may use through `asResponse()`) is served by a full copy
+ * made on first use.
+ */
+export function withBody(original: Response, text: string, parsed?: unknown): Response {
+  const res = original as ReadWhole;
+  Object.defineProperty(res, READ_WHOLE, { value: { text, parsed, used: false, original } satisfies ReadBody });
+  Object.setPrototypeOf(res, readWholeProto(Object.getPrototypeOf(original)));
+  return res;
+}
+
+/** Whether an answer's body was read whole by us (nothing left on the connection to free). */
+export function isReadWhole(response: Response): boolean {
+  return (response as Partial<ReadWhole>)[READ_WHOLE] !== undefined;
 }
 
 /** A JSON answer to a request that did not ask for a stream: read whole, checked, maybe cached. */

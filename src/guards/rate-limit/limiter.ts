@@ -86,6 +86,14 @@ interface Remaining {
  * `observe()` reads the provider's `x-ratelimit-*` headers: the remaining counts become a gauge, and
  * a count at 0 pauses the target until its reset, with or without configured limits.
  */
+/** The provider's rate-limit headers, per kind of limit. */
+const PROVIDER_HEADERS = (['requests', 'tokens'] as const).map((kind) => ({
+  kind,
+  suffix: `|${kind}`,
+  remaining: `x-ratelimit-remaining-${kind}`,
+  reset: `x-ratelimit-reset-${kind}`,
+}));
+
 export class RateLimiter {
   /** True when any RPM/TPM limit is configured (else acquire() resolves at once, unless the provider's headers paused the target). */
   readonly active: boolean;
@@ -190,16 +198,21 @@ export class RateLimiter {
       if (this.closed) return;
       const now = this.now();
       const key = targetKey(target);
-      for (const kind of ['requests', 'tokens'] as const) {
-        const remaining = parseCount(headers.get(`x-ratelimit-remaining-${kind}`));
+      for (const h of PROVIDER_HEADERS) {
+        const remaining = parseCount(headers.get(h.remaining));
         if (remaining === undefined) continue;
-        const resetMs = parseResetMs(headers.get(`x-ratelimit-reset-${kind}`));
-        this.remaining.set(`${key}|${kind}`, {
-          value: remaining,
-          attrs: { [ATTR.PROVIDER_NAME]: target.provider, [ATTR.REQUEST_MODEL]: target.model, [ATTR.KIND]: kind },
-          expiresAt: now + Math.max(this.windowMs, resetMs ?? 0),
-        });
-        if (remaining === 0 && resetMs !== undefined && resetMs > 0) this.pause(target, key, now + resetMs, `${key}|provider-${kind}`);
+        // The reset matters when nothing is left (it ends the pause); otherwise the gauge lives a window.
+        const resetMs = remaining === 0 ? parseResetMs(headers.get(h.reset)) : undefined;
+        const expiresAt = now + Math.max(this.windowMs, resetMs ?? 0);
+        const id = key + h.suffix;
+        const known = this.remaining.get(id);
+        if (known) {
+          known.value = remaining;
+          known.expiresAt = expiresAt;
+        } else {
+          this.remaining.set(id, { value: remaining, attrs: { [ATTR.PROVIDER_NAME]: target.provider, [ATTR.REQUEST_MODEL]: target.model, [ATTR.KIND]: h.kind }, expiresAt });
+        }
+        if (remaining === 0 && resetMs !== undefined && resetMs > 0) this.pause(target, key, now + resetMs, `${key}|provider-${h.kind}`);
       }
       this.sweep(now);
     } catch (error) {

@@ -69,10 +69,10 @@ export const chatCompletions: Operation = {
     },
   },
   inputText(body) {
-    let s = '';
-    for (const m of messages(body) as any[]) s += (m?.role ?? '') + ' ' + contentText(m?.content) + '\n';
-    if (Array.isArray(body.tools)) s += JSON.stringify(body.tools);
-    return s;
+    const pieces: string[] = [];
+    for (const m of messages(body) as any[]) pieces.push(m?.role ?? '', contentText(m?.content));
+    if (Array.isArray(body.tools)) pieces.push(JSON.stringify(body.tools));
+    return pieces;
   },
   inputMessages(body) {
     return (messages(body) as any[]).map((m) => ({
@@ -120,12 +120,12 @@ export const textCompletions: Operation = {
   },
   inputText(body) {
     const p = body.prompt;
-    if (typeof p === 'string') return p;
-    if (Array.isArray(p)) return p.filter((x) => typeof x === 'string').join('\n');
-    return '';
+    if (typeof p === 'string') return [p];
+    if (Array.isArray(p)) return p.filter((x) => typeof x === 'string');
+    return [];
   },
   inputMessages(body) {
-    return [{ role: 'user', parts: [{ type: 'text', content: textCompletions.inputText(body) }] }];
+    return [{ role: 'user', parts: [{ type: 'text', content: textCompletions.inputText(body).join('\n') }] }];
   },
   outputMessages(rec, result) {
     const text = result && Array.isArray(result.choices) ? result.choices.map((c: any) => c?.text ?? '').join('') : rec.outputText.join('');

@@ -21,9 +21,9 @@ export const embeddings: Operation = {
   readResult: readModelAndUsage,
   inputText(body) {
     const input = body.input;
-    if (typeof input === 'string') return input;
-    if (Array.isArray(input)) return input.filter((x) => typeof x === 'string').join('\n');
-    return '';
+    if (typeof input === 'string') return [input];
+    if (Array.isArray(input)) return input.filter((x) => typeof x === 'string');
+    return [];
   },
 };
 
@@ -38,7 +38,7 @@ function imageOperation(name: typeof OPERATION.IMAGE_GENERATION | typeof OPERATI
       readModelAndUsage(result, rec);
       if (Array.isArray(result?.data)) rec.usage = { ...rec.usage, images: result.data.length };
     },
-    inputText: (body) => String(fieldOf(body, 'prompt') ?? ''),
+    inputText: (body) => [String(fieldOf(body, 'prompt') ?? '')],
   };
 }
 
@@ -55,7 +55,7 @@ function audioTextOperation(name: typeof OPERATION.AUDIO_TRANSCRIPTION | typeof 
       if (typeof result?.text === 'string') rec.outputText.push(result.text);
       else if (typeof result === 'string') rec.outputText.push(result);
     },
-    inputText: (body) => String(fieldOf(body, 'prompt') ?? ''),
+    inputText: (body) => [String(fieldOf(body, 'prompt') ?? '')],
   };
 }
 
@@ -69,7 +69,7 @@ export const speech: Operation = {
     attrs[ATTR.OUTPUT_TYPE] = 'speech';
   },
   readResult() {},
-  inputText: (body) => String(fieldOf(body, 'input') ?? ''),
+  inputText: (body) => [String(fieldOf(body, 'input') ?? '')],
 };
 
 export const moderation: Operation = {
@@ -78,8 +78,8 @@ export const moderation: Operation = {
   readResult: readModelAndUsage,
   inputText(body) {
     const input = body.input;
-    if (typeof input === 'string') return input;
-    if (Array.isArray(input)) return input.map((x) => (typeof x === 'string' ? x : typeof x?.text === 'string' ? x.text : '')).join('\n');
-    return '';
+    if (typeof input === 'string') return [input];
+    if (Array.isArray(input)) return input.map((x) => (typeof x === 'string' ? x : typeof x?.text === 'string' ? x.text : ''));
+    return [];
   },
 };

@@ -49,11 +49,12 @@ export const responses: Operation = {
     },
   },
   inputText(body) {
-    let s = typeof body.instructions === 'string' ? body.instructions + '\n' : '';
-    if (typeof body.input === 'string') s += body.input;
-    else if (Array.isArray(body.input)) for (const item of body.input) s += contentText(item?.content ?? item?.output ?? '') + '\n';
-    if (Array.isArray(body.tools)) s += JSON.stringify(body.tools);
-    return s;
+    const pieces: string[] = [];
+    if (typeof body.instructions === 'string') pieces.push(body.instructions);
+    if (typeof body.input === 'string') pieces.push(body.input);
+    else if (Array.isArray(body.input)) for (const item of body.input) pieces.push(contentText(item?.content ?? item?.output ?? ''));
+    if (Array.isArray(body.tools)) pieces.push(JSON.stringify(body.tools));
+    return pieces;
   },
   inputMessages(body) {
     const msgs: unknown[] = [];

@@ -24,8 +24,12 @@ export interface Operation {
   readResult(result: any, rec: CallRecord): void;
   /** Reads a streamed chunk into the record. */
   stream?: StreamObserver;
-  /** Text of the request to estimate input tokens from, when the provider reports none. */
-  inputText(body: Body): string;
+  /**
+   * The request's text, in pieces (each message, the tool definitions, …), to estimate input
+   * tokens from: for budget reservations, TPM limits, and usage when the provider reports none.
+   * Pieces are counted apart, so a piece sent again (a system prompt, the history) costs a lookup.
+   */
+  inputText(body: Body): string[];
   /** The conventions' structured input messages, for opt-in content capture. */
   inputMessages?(body: Body): unknown[];
   /** Output messages, for opt-in content capture. */
