@@ -25,10 +25,10 @@ function encode(text: string): number {
 }
 
 /**
- * Counts of texts seen lately, most recent last. Apps resend the same system prompt, tool
- * definitions and conversation history on every call, and the tokenizer costs about a
- * microsecond per four characters; a lookup costs a hash of the text. Bounded in entries and
- * characters, so memory stays flat whatever the traffic.
+ * Counts of texts seen lately. Apps resend the same system prompt, tool definitions and
+ * conversation history on every call, and the tokenizer costs about a microsecond per four
+ * characters; a lookup costs a hash of the text. Bounded in entries and characters (emptied
+ * when full, which keeps every operation O(1)), so memory stays flat whatever the traffic.
  */
 const memo = new Map<string, number>();
 let memoChars = 0;
@@ -40,21 +40,17 @@ export function countTokens(text: string): number {
   if (!text) return 0;
   if (text.length > MEMO_MAX_TEXT) return encode(text);
   const known = memo.get(text);
-  if (known !== undefined) {
-    memo.delete(text);
-    memo.set(text, known);
-    return known;
-  }
+  if (known !== undefined) return known;
   const n = encode(text);
+  if (memo.size >= MEMO_MAX_ENTRIES || memoChars + text.length > MEMO_MAX_CHARS) {
+    memo.clear();
+    memoChars = 0;
+  }
   memo.set(text, n);
   memoChars += text.length;
-  while (memo.size > MEMO_MAX_ENTRIES || memoChars > MEMO_MAX_CHARS) {
-    const oldest = memo.keys().next().value as string;
-    memo.delete(oldest);
-    memoChars -= oldest.length;
-  }
   return n;
 }
+
 
 /** The tokens of a request's text pieces (each message, the tool definitions, …), counted apart. */
 export function countTokensOf(pieces: readonly string[]): number {
@@ -66,3 +62,8 @@ export function countTokensOf(pieces: readonly string[]): number {
 /** Chat framing: each message costs a few tokens beyond its text, plus the reply's priming. */
 export const TOKENS_PER_MESSAGE = 3;
 export const REPLY_PRIMING_TOKENS = 3;
+
+/** How full the memo is (for tests). */
+export function memoSize(): { entries: number; chars: number } {
+  return { entries: memo.size, chars: memoChars };
+}

@@ -1,0 +1,159 @@
+// The configurations the benchmark runs side by side, each in its own child process.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Variables a configuration must not inherit from the shell that runs the benchmark. */
+const INHERITED_OUT = /^(OTEL_|LLM_GOVERNOR_|OPENAI_|XAI_|AZURE_|REDIS_CACHE_URL$|NODE_OPTIONS$|NODE_DEBUG$)/;
+
+export function cleanEnv() {
+  const out = {};
+  for (const [k, v] of Object.entries(process.env)) if (!INHERITED_OUT.test(k) && v !== undefined) out[k] = v;
+  return out;
+}
+
+/**
+ * Every configuration gets the same telemetry environment, whether or not it uses it:
+ * traces through the SDK's BatchSpanProcessor to the OTLP/HTTP (protobuf) exporter, posting to
+ * the harness's local receiver; metrics to a Prometheus exporter (its own port, never scraped);
+ * no log exporter.
+ */
+function telemetryEnv(id, ctx) {
+  return {
+    OTEL_SERVICE_NAME: 'llm-governor-bench',
+    OTEL_TRACES_EXPORTER: 'otlp',
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${ctx.otlpUrl}/${id}/v1/traces`,
+    OTEL_LOGS_EXPORTER: 'none',
+    OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+    OTEL_EXPORTER_PROMETHEUS_PORT: String(ctx.ports[id]),
+  };
+}
+
+/** The config file for "every guard": breaker (default on), rate limit, moderation rules, fallback. */
+function guardsConfigFile(ctx, { cache }) {
+  const file = join(ctx.tmp, `guards${cache ? '-cache' : ''}.json`);
+  const config = {
+    // The breaker is on by default; named here so that the file says what runs.
+    breaker_enabled: true,
+    breaker_failures: 5,
+    breaker_reset_seconds: 30,
+    // Far above what one process can send: the limiter admits every call without waiting.
+    rate_limit_rpm: 100_000_000,
+    rate_limit_tpm: 100_000_000_000,
+    rate_limit_max_wait_seconds: 10,
+    moderation_rules: [
+      { name: 'prompt_injection', pattern: '\\b(ignore|disregard|forget) (all|any) (previous|prior|earlier) (instructions|rules)\\b' },
+      { name: 'card_number', pattern: '\\b(?:\\d[ -]?){13,16}\\b', flags: '' },
+    ],
+    fallbacks: [
+      {
+        primary: { provider: 'openai', model: 'gpt-4o-mini' },
+        backups: [{ provider: 'x_ai', model: 'grok-3-mini', base_url: ctx.xaiBaseURL }],
+      },
+    ],
+    cache_enabled: cache,
+  };
+  writeFileSync(file, JSON.stringify(config, null, 2));
+  return file;
+}
+
+/**
+ * ctx: { repoRoot, tmp, otlpUrl, ports: {id: port}, redisUrl, xaiBaseURL, peerAvailable }
+ * Each: id, label (short, for tables), description, execArgv (besides --expose-gc), env.
+ */
+export function buildConfigs(ctx) {
+  const register = join(ctx.repoRoot, 'dist', 'register.js');
+  const peerSetup = join(ctx.repoRoot, 'scripts', 'bench', 'peer-setup.cjs');
+  const lg = (id, extra) => ({ ...telemetryEnv(id, ctx), ...extra });
+  const traceOnly = { LLM_GOVERNOR_BREAKER_ENABLED: 'false', LLM_GOVERNOR_AUDIT_OTEL_LOGS: 'false' };
+  // $5,000 a day: far above what the run spends (about $5 per 100k calls), and below $9,007.19,
+  // above which a budget's limit in picodollars is no longer a safe integer: the stores then
+  // reject every reservation and the budget silently does nothing (reported; see BENCHMARKS.md).
+  const budget = { LLM_GOVERNOR_DAILY_BUDGET_USD: '5000' };
+  const configs = [
+    {
+      id: 'bare',
+      label: 'bare openai SDK',
+      description: 'The openai SDK alone: no preload, no OpenTelemetry SDK.',
+      execArgv: [],
+      env: telemetryEnv('bare', ctx),
+    },
+  ];
+  configs.push({
+    id: 'otel',
+    label: 'NodeSDK alone (no instrumentation)',
+    description: 'The NodeSDK the peer runs in, with no instrumentation: what the OpenTelemetry SDK costs by itself (its AsyncLocalStorage context manager). Not a target; for reading the others.',
+    execArgv: ['--require', peerSetup],
+    env: { ...telemetryEnv('otel', ctx), BENCH_PEER_INSTRUMENT: '0' },
+    reference: true,
+  });
+  if (ctx.peerAvailable) {
+    configs.push({
+      id: 'peer',
+      label: 'instrumentation-openai',
+      description: '@opentelemetry/instrumentation-openai in a NodeSDK set up like the preload\'s (same trace and metric exporters).',
+      execArgv: ['--require', peerSetup],
+      env: telemetryEnv('peer', ctx),
+      peer: true,
+    });
+  }
+  configs.push(
+    {
+      id: 'tm',
+      label: 'llm-governor: tracing + metering',
+      description: 'The preload with its own NodeSDK: spans, GenAI and cost metrics; breaker off, no audit sink, no budgets.',
+      execArgv: ['--require', register],
+      env: lg('tm', traceOnly),
+    },
+    {
+      id: 'mem',
+      label: '+ budgets (memory)',
+      description: 'Tracing + metering, plus a daily budget (LLM_GOVERNOR_DAILY_BUDGET_USD=5000) in the in-memory store.',
+      execArgv: ['--require', register],
+      env: lg('mem', { ...traceOnly, ...budget }),
+    },
+    {
+      id: 'redis',
+      label: '+ budgets (Redis)',
+      description: 'The same budget in Redis (LLM_GOVERNOR_REDIS_URL, a local redis-server started by the harness).',
+      execArgv: ['--require', register],
+      env: lg('redis', { ...traceOnly, ...budget, LLM_GOVERNOR_REDIS_URL: ctx.redisUrl }),
+    },
+    {
+      id: 'all',
+      label: '+ every guard (Redis)',
+      description:
+        'Redis budgets, breaker, rate limit in Redis (never waits), moderation rules (2 regexes), a fallback chain (openai → x_ai, never taken), the audit trail to a JSON-lines file; cache off.',
+      execArgv: ['--require', register],
+      env: lg('all', {
+        ...budget,
+        LLM_GOVERNOR_REDIS_URL: ctx.redisUrl,
+        LLM_GOVERNOR_CONFIG: guardsConfigFile(ctx, { cache: false }),
+        LLM_GOVERNOR_AUDIT_OTEL_LOGS: 'false',
+        LLM_GOVERNOR_AUDIT_FILE: join(ctx.tmp, 'audit-all.jsonl'),
+        XAI_API_KEY: 'xai-bench-0000000000000000',
+      }),
+      guards: true,
+    },
+    {
+      id: 'cache',
+      label: 'every guard + cache (hits)',
+      description: 'As "every guard", with the response cache on (in Redis): after the first call every call is a cache hit and nothing is sent. Measured separately; not a target.',
+      execArgv: ['--require', register],
+      env: lg('cache', {
+        ...budget,
+        LLM_GOVERNOR_REDIS_URL: ctx.redisUrl,
+        LLM_GOVERNOR_CONFIG: guardsConfigFile(ctx, { cache: true }),
+        LLM_GOVERNOR_AUDIT_OTEL_LOGS: 'false',
+        LLM_GOVERNOR_AUDIT_FILE: join(ctx.tmp, 'audit-cache.jsonl'),
+        XAI_API_KEY: 'xai-bench-0000000000000000',
+        BENCH_SAME_QUESTION: '1',
+      }),
+      guards: true,
+      cacheHits: true,
+    },
+  );
+  return configs;
+}
+
+export const CONFIG_IDS = ['bare', 'otel', 'peer', 'tm', 'mem', 'redis', 'all', 'cache'];
