@@ -68,13 +68,14 @@ function memoryRows(results) {
     fmtBytes(m.growth),
     fmtBytes(m.fittedGrowth),
     `${fmt(m.bytesPerCall, 2)} B`,
+    m.lateFittedGrowth === undefined ? '—' : fmtBytes(m.lateFittedGrowth),
     fmtBytes(m.points[m.points.length - 1].rss),
   ]);
 }
 const memoryHead = (results) => {
   const cps = results.settings.memory.checkpoints;
   const span = `${cps[0] / 1000}k→${cps.at(-1) / 1000}k`;
-  return ['configuration', 'heap at start', ...cps.map((c) => `heap at ${c / 1000}k`), `growth ${span}`, `fitted growth ${span}`, 'fitted per call', 'rss at end'];
+  return ['configuration', 'heap at start', ...cps.map((c) => `heap at ${c / 1000}k`), `growth ${span}`, `fitted growth ${span}`, 'fitted per call', 'fitted growth, second half', 'rss at end'];
 };
 
 function redisRows(results) {
@@ -300,7 +301,7 @@ function markdown(results, { repoRoot, svgPath, jsonPath }) {
   if (Object.keys(results.memory).length) {
     L.push('## Memory');
     L.push('');
-    L.push(`\`heapUsed\` after two forced GCs (\`--expose-gc\`) at each checkpoint of one long run of non-streaming calls at concurrency ${s.memory.concurrency}, spans exported as they go. "No growth" is judged between the first and the last checkpoint (the first one holds everything that is created once: the tokenizer, the price table, metric series, the SDK's buffers).`);
+    L.push(`\`heapUsed\` after two forced GCs (\`--expose-gc\`) at each checkpoint of one long run of non-streaming calls at concurrency ${s.memory.concurrency}, spans exported as they go. "No growth" is judged on the second half of the run, from ${s.memory.checkpoints.find((c) => c >= s.memory.checkpoints.at(-1) / 2) / 1000}k calls to the last checkpoint (a least-squares fit over those checkpoints): by then everything created once (the tokenizer, the price table, metric series, the SDK's buffers) exists and the bounded caches (the token-count memo: at most 2048 texts, 2 M characters) have filled, so what still grows is what a leak looks like. The fit over the whole run is shown too.`);
     L.push('');
     L.push(mdTable(memoryHead(results), memoryRows(results), ['l']));
     L.push('');
@@ -388,7 +389,7 @@ const METHOD = (results) => {
   return [
     '- **One process per configuration.** The preload is process-wide, so each configuration is a child process (`scripts/bench/worker.cjs`, a plain openai app that never imports llm-governor) started with its own `--require`. The harness (`scripts/bench/run.mjs`) starts them all, warms each up ' +
       `(${s.warmup.calls} calls and ${s.warmup.streams} streams of each kind), then drives them one command at a time over IPC: while one configuration runs, the others are idle.`,
-    `- **Interleaved repetitions.** Each of the ${s.reps} repetitions visits every configuration (the order rotates each repetition); each visit is ${s.chat.prime} unmeasured calls, then a measured batch of ${s.chat.calls} sequential \`chat.completions.create\` calls (gpt-4o-mini, a system and a user message of about 80 prompt tokens, \`max_tokens: 64\`), then the stream batches (long and short, read as they come and read from a full buffer). Added figures are differences from the bare SDK's batch of the same repetition.`,
+    `- **Interleaved repetitions.** Each of the ${s.reps} repetitions visits every configuration (the order rotates each repetition); each visit is ${s.chat.prime} unmeasured calls, then a measured batch of ${s.chat.calls} sequential \`chat.completions.create\` calls (gpt-4o-mini, the same system prompt and a new user question each call, about 80 prompt tokens, \`max_tokens: 64\`; nothing can be cached on the user's text), then the stream batches (long and short, read as they come and read from a full buffer). Added figures are differences from the bare SDK's batch of the same repetition.`,
     '- **Wall and CPU per call.** Wall time from `performance.now()` around each call; CPU from `process.cpuUsage()` (user + system of the whole process: GC and exporter threads included). A batch\'s CPU also includes flushing the spans it produced (`forceFlush()` on the global tracer provider) and a 20 ms idle settle for background drains (the audit file sink), so that work done "off the call path" is charged to the calls that caused it. Wall time covers the calls only.',
     '- **The same exporters for both instrumentations.** llm-governor\'s preload starts its own NodeSDK from the environment (`src/sdk.ts`); the peer, `@opentelemetry/instrumentation-openai`, is registered by `scripts/bench/peer-setup.cjs` in a NodeSDK built the same way. Traces: BatchSpanProcessor → OTLP/HTTP protobuf → a receiver in the harness on localhost that answers 200 and counts bytes (real serialisation and HTTP, no network beyond loopback). Metrics: the Prometheus exporter (pull; not scraped, so recording is measured, not scraping). Logs: none (the peer emits its GenAI log events to the no-op logger; llm-governor\'s OpenTelemetry audit sink is off).',
     '- **The simulator** (`dist/simulator`, `latencyMs: 0`, `chunkDelayMs: 0`) runs in the harness process; `redis-server` (from PATH, free port, no persistence) is started by the harness. Both share the 2 cores with the app, which affects wall time and throughput equally for every configuration; CPU is the app process\'s alone.',

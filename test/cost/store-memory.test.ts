@@ -37,6 +37,20 @@ describe('MemoryBudgetStore: no unbounded growth', () => {
     expect(store.size).toBe(0);
   });
 
+  it('remembers a bounded number of settled ids per key: memory stays flat at any call rate', async () => {
+    const { MAX_SETTLED_PER_KEY } = await import('../../src/cost/stores/memory');
+    const store = new MemoryBudgetStore();
+    const key: BudgetKey = { id: 'busy', limit: 1e15, windowEndMs: T0 + DAY, mode: 'check' };
+    for (let i = 0; i < 50_000; i++) {
+      await store.reserve({ reservationId: `r${i}`, amount: 100, keys: [key], nowMs: T0 + i, expiresAtMs: T0 + i + 60_000 });
+      await store.settle({ reservationId: `r${i}`, actual: 10, keys: [key], nowMs: T0 + i });
+    }
+    const entry = (store as unknown as { entries: Map<string, { settled: Map<string, number> }> }).entries.get(key.id)!;
+    expect(entry.settled.size).toBe(MAX_SETTLED_PER_KEY);
+    // A repeated settle of a recent call is still a no-op.
+    expect(await store.settle({ reservationId: 'r49999', actual: 10, keys: [key], nowMs: T0 + 50_000 })).toEqual([{ spent: 500_000, reserved: 0 }]);
+  });
+
   it('forgets expired reservations', async () => {
     const store = new MemoryBudgetStore();
     const key: BudgetKey = { id: 'k', limit: 100, windowEndMs: T0 + DAY, mode: 'check' };

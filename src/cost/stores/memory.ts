@@ -37,6 +37,12 @@ interface Entry {
  * synchronously inside (so operations are atomic with respect to each other) and returns a
  * resolved promise. Data for ended windows is dropped (see `CALENDAR_GRACE_MS`, `rollingMarginMs`).
  */
+/**
+ * Settled ids remembered per key, at most (the newest; each for SETTLED_RETENTION_MS). Only this
+ * process's engine settles here, once per call, so a repeat can only follow closely.
+ */
+export const MAX_SETTLED_PER_KEY = 4096;
+
 export class MemoryBudgetStore implements BudgetStore {
   readonly kind = 'memory' as const;
   private readonly entries = new Map<string, Entry>();
@@ -100,6 +106,8 @@ export class MemoryBudgetStore implements BudgetStore {
         }
         const forgetAt = nowMs + SETTLED_RETENTION_MS;
         entry.settled.set(reservationId, forgetAt);
+        // Bounded by count too: at a thousand calls a second, 15 minutes of ids would be ~500 MB.
+        if (entry.settled.size > MAX_SETTLED_PER_KEY) entry.settled.delete(entry.settled.keys().next().value as string);
         entry.nextExpiryMs = Math.min(entry.nextExpiryMs, forgetAt);
         if (key.rolling) {
           const bucket = Math.floor(nowMs / key.rolling.bucketMs) * key.rolling.bucketMs;
