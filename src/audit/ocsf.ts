@@ -320,8 +320,11 @@ function text(s: string | undefined, max = 256): string | undefined {
 }
 
 function prune<T extends object>(o: T): T {
-  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
-  return o;
+  // A fresh object rather than `delete`: deleting turns an object into a slow dictionary, which
+  // every later read (validation, serialisation) pays for.
+  const out = {} as T;
+  for (const k in o) if (o[k] !== undefined) out[k] = o[k];
+  return out;
 }
 
 /**
@@ -406,7 +409,7 @@ export function auditEvent(kind: AuditKind, facts: AuditFacts): OcsfApiActivity 
       max_output_tokens: count(f.maxOutputTokens),
     }),
   };
-  if (event.unmapped.budget_state && Object.keys(event.unmapped.budget_state).length === 0) delete event.unmapped.budget_state;
-  if (event.message_context && Object.keys(event.message_context).length === 1) delete event.message_context;
+  if (event.unmapped.budget_state && Object.keys(event.unmapped.budget_state).length === 0) event.unmapped = prune({ ...event.unmapped, budget_state: undefined });
+  if (event.message_context && Object.keys(event.message_context).length === 1) event.message_context = undefined;
   return prune(event);
 }

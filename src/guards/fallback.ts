@@ -57,7 +57,18 @@ export class BackupClients {
     return out;
   }
 
+  /** Backup clients are built once, so is what they are: detecting parses a URL. */
+  private readonly providers = new WeakMap<object, Map<string, ProviderInfo>>();
+
   private providerOf(client: any, provider: string): ProviderInfo {
+    let known = this.providers.get(client);
+    if (!known) this.providers.set(client, (known = new Map()));
+    let info = known.get(provider);
+    if (!info) known.set(provider, (info = this.detect(client, provider)));
+    return info;
+  }
+
+  private detect(client: any, provider: string): ProviderInfo {
     const info = detectProvider({
       baseURL: String(client.baseURL ?? ''),
       isAzureClient: provider === PROVIDER.AZURE,
