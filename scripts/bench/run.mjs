@@ -6,8 +6,8 @@
 //   options: --profile (always profile), --no-profile, --only=bare,tm,...  (bare is always included),
 //            --profile-only (no measurements: profile the bare SDK and the configurations, print where
 //            the added time goes), --keep-profiles=<dir> (keep the .cpuprofile files, for DevTools),
-//            --render (no measurements: the report again from bench/results.json)
-import { fork } from 'node:child_process';
+//            --render (no measurements: the report again from bench/results.json), --pin (taskset: app and harness on separate cores)
+import { execFileSync, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -82,6 +82,7 @@ class Worker {
       env: config.env,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
+    if (PIN) pin(this.child.pid, PIN.app);
     this.child.stdout.on('data', () => undefined);
     this.child.stderr.on('data', (d) => {
       if (this.stderr.length < 20_000) this.stderr += d;
@@ -118,6 +119,31 @@ class Worker {
   }
 }
 
+/**
+ * `--pin` (Linux, `taskset`, two cores or more): the measured app on core 0, the harness with the
+ * simulator and redis-server on the last core, so that serving a call never competes with making
+ * it. Off by default: on a 2-core machine the app's GC and libuv threads then share its one core,
+ * which raised every configuration's CPU per call by about a third in a trial, without a
+ * visibly steadier result.
+ */
+const PIN = (() => {
+  if (!argv.includes('--pin') || os.platform() !== 'linux' || os.availableParallelism() < 2) return undefined;
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
+  } catch {
+    return undefined;
+  }
+  return { app: '0', harness: String(os.availableParallelism() - 1) };
+})();
+
+function pin(pid, cpus) {
+  try {
+    execFileSync('taskset', ['-apc', cpus, String(pid)], { stdio: 'ignore' });
+  } catch (err) {
+    log(`could not pin pid ${pid} to CPU ${cpus}: ${err.message}`);
+  }
+}
+
 /** Rotates the order each repetition, so that no configuration always runs first or last. */
 function rotated(list, r) {
   const k = r % list.length;
@@ -148,6 +174,8 @@ async function main() {
     peerAvailable = false;
     log('@opentelemetry/instrumentation-openai is not installed: the peer is skipped (npm install)');
   }
+  // Pinned before the simulator and redis-server start, so that they inherit the harness's core.
+  if (PIN) pin(process.pid, PIN.harness);
   const tmp = mkdtempSync(join(tmpdir(), 'llm-governor-bench-'));
   const { startSimulator } = require(join(repoRoot, 'dist', 'simulator', 'index.js'));
   const RedisModule = require(require.resolve('ioredis', { paths: [repoRoot] }));
@@ -192,6 +220,7 @@ async function main() {
     notes: [],
     phases: {},
     loadAverage: { start: os.loadavg() },
+    pinning: PIN ?? null,
   };
   const phase = (name, t0) => (results.phases[name] = Math.round((Date.now() - t0) / 100) / 10);
   // Is anything else using the CPU? (Our own processes are idle at this point.)
