@@ -13,7 +13,7 @@ import { PriceTable, type ModelPrice } from './prices';
 import { computeCost, maxOutputTokensWithin, worstCaseCost } from './pricing';
 import { createBudgetStore } from './store-factory';
 import type { BudgetStore } from './stores/types';
-import { countTokensOf, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE } from './tokens';
+import { estimateInputTokens } from './tokens';
 
 /** The cost of a finished call. */
 export interface CallCost {
@@ -219,12 +219,6 @@ export class Governor {
 }
 
 /** Input tokens of a request, counted locally: the text plus the chat framing. */
-export function estimateInputTokens(op: Operation, body: Body): number {
-  const messages = Array.isArray(body.messages) ? body.messages.length : 0;
-  const framing = messages ? messages * TOKENS_PER_MESSAGE + REPLY_PRIMING_TOKENS : 0;
-  return countTokensOf(op.inputText(body)) + framing;
-}
-
 function imageRequest(op: Operation | undefined, body: Body, count?: number) {
   if (op && op.name !== 'image_generation' && op.name !== 'image_edit') return undefined;
   if (!op && count === undefined) return undefined;

@@ -1,3 +1,5 @@
+import type { Body, Operation } from '../instrumentation/operations';
+
 /**
  * Local token counts, used only where the provider reports none (the figure is then flagged
  * as estimated). The tokenizer is loaded on first use; `warmTokenizer()` loads it at start-up
@@ -62,6 +64,13 @@ export function countTokensOf(pieces: readonly string[]): number {
 /** Chat framing: each message costs a few tokens beyond its text, plus the reply's priming. */
 export const TOKENS_PER_MESSAGE = 3;
 export const REPLY_PRIMING_TOKENS = 3;
+
+/** A request's input tokens, counted locally: its text pieces, plus the chat framing. */
+export function estimateInputTokens(op: Operation, body: Body): number {
+  const messages = Array.isArray(body.messages) ? body.messages.length : 0;
+  const framing = messages ? messages * TOKENS_PER_MESSAGE + REPLY_PRIMING_TOKENS : 0;
+  return countTokensOf(op.inputText(body)) + framing;
+}
 
 /** How full the memo is (for tests). */
 export function memoSize(): { entries: number; chars: number } {

@@ -5,7 +5,6 @@ import type { AuditRecorder } from '../audit/trail';
 import type { GovernorConfig } from '../config/schema';
 import type { Admission } from '../cost/engine';
 import type { CallCost, Governor } from '../cost/governor';
-import { estimateInputTokens } from '../cost/governor';
 import { picoToUsd } from '../cost/money';
 import { asSdkError, governorError } from '../errors';
 import { isBreakerFailure, type BreakerKey, type BreakerTicket } from '../guards/breaker';
@@ -15,7 +14,7 @@ import { backupsFor, buildBackupRequest, type BuiltRequest, type ClientClasses, 
 import type { Guards } from '../guards';
 import { RateLimitWaitExceeded, type RateLimitPermit } from '../guards/rate-limit';
 import { isRetryableStatus, retryDelayMs, sleep } from '../guards/retry';
-import { countTokens } from '../cost/tokens';
+import { countTokens, estimateInputTokens } from '../cost/tokens';
 import type { ProviderInfo } from '../providers/detect';
 import { ATTR, EVENT, EVENT_ATTR, PROVIDER, REJECT_REASON } from '../semconv';
 import type { GenAiMetrics } from './metrics';

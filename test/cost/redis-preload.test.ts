@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsFromRedis } from '../../src/cli/budgets';
-import { estimateInputTokens } from '../../src/cost/governor';
+import { estimateInputTokens } from '../../src/cost/tokens';
 import { PriceTable } from '../../src/cost/prices';
 import { worstCaseCost } from '../../src/cost/pricing';
 import { operationForPath } from '../../src/instrumentation/operations';
