@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { buildConfigs, CONFIG_IDS } from './configs.mjs';
 import { busyShare, findRedisServer, freePort, machineInfo, startOtlpReceiver, startRedis, versions } from './lib/env.mjs';
 import { diffProfiles, summarizeProfile } from './lib/profile.mjs';
-import { median, p99, paired, quantile } from './lib/stats.mjs';
+import { median, p99, paired, quantile, slope } from './lib/stats.mjs';
 import { printReport, writeOutputs } from './report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -444,12 +444,7 @@ function summarizeMemory(res) {
   const last = pts[pts.length - 1];
   // Least-squares slope of heapUsed over the checkpoints from the first one on (bytes per call):
   // one noisy checkpoint moves it less than it moves a difference of two.
-  const slopeOf = (fit) => {
-    const mx = fit.reduce((a, p) => a + p.calls, 0) / fit.length;
-    const my = fit.reduce((a, p) => a + p.heapUsed, 0) / fit.length;
-    const sxx = fit.reduce((a, p) => a + (p.calls - mx) ** 2, 0);
-    return sxx ? fit.reduce((a, p) => a + (p.calls - mx) * (p.heapUsed - my), 0) / sxx : NaN;
-  };
+  const slopeOf = (fit) => slope(fit.map((p) => ({ x: p.calls, y: p.heapUsed })));
   const slope = slopeOf(pts.slice(1));
   // The second half of the run: bounded caches (the token-count memo, V8's own) have filled by
   // then, so what still grows there is what a leak looks like.

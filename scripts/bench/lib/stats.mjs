@@ -18,6 +18,15 @@ export function mean(values) {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
 }
 
+/** Least-squares slope of y over x for points `{ x, y }` (NaN for fewer than two distinct x). */
+export function slope(points) {
+  if (points.length < 2) return NaN;
+  const mx = points.reduce((a, p) => a + p.x, 0) / points.length;
+  const my = points.reduce((a, p) => a + p.y, 0) / points.length;
+  const sxx = points.reduce((a, p) => a + (p.x - mx) ** 2, 0);
+  return sxx ? points.reduce((a, p) => a + (p.x - mx) * (p.y - my), 0) / sxx : NaN;
+}
+
 /** Element-wise differences of two equally long series (paired repetitions). */
 export function paired(a, b) {
   const n = Math.min(a.length, b.length);
