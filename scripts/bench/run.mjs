@@ -605,13 +605,15 @@ function evaluateTargets(results) {
       pass: Math.abs(reserve - 1) < 0.005,
     });
     // After the answer, its real cost must be committed: one more round trip, and no other.
+    // The budget gauges' refresh (one `states` script every 10 s, whatever the traffic) is not per call.
+    const perCall = r.roundTripsPerCall - (r.byCommand['EVALSHA budget states'] ?? 0);
     add({
       id: 'redis-total',
-      name: 'Redis round trips per call with Redis budgets, all commands: the reservation before the call, the settle (commit of the real cost) after',
+      name: 'Redis round trips per call with Redis budgets, all commands: the reservation before the call, the settle (commit of the real cost) after (the gauges\' 10 s refresh aside)',
       target: 'exactly 2 (1 + 1)',
-      measured: r.roundTripsPerCall,
+      measured: perCall,
       unit: 'per call',
-      pass: Math.abs(r.roundTripsPerCall - 2) < 0.005,
+      pass: Math.abs(perCall - 2) < 0.005,
     });
   }
   return t;
