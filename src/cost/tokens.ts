@@ -1,9 +1,9 @@
 import type { Body, Operation } from '../instrumentation/operations';
 
 /**
- * Local token counts, used only where the provider reports none (the figure is then flagged
- * as estimated). The tokenizer is loaded on first use; `warmTokenizer()` loads it at start-up
- * so that no call pays for it.
+ * Local token counts: a request's input for budget reservations and TPM limits, and usage where
+ * the provider reports none (the figure is then flagged as estimated). The tokenizer is loaded on
+ * first use; `warmTokenizer()` loads it at start-up so that no call pays for it.
  */
 type Encoding = { countTokens(text: string): number };
 let encoding: Encoding | undefined;
@@ -18,7 +18,9 @@ export function warmTokenizer(): void {
   load();
 }
 
-function encode(text: string): number {
+/** Counts a text that will not come again (a reply): not remembered. */
+export function countTokensOnce(text: string): number {
+  if (!text) return 0;
   try {
     return load().countTokens(text);
   } catch {
@@ -40,10 +42,10 @@ const MEMO_MAX_TEXT = 100_000;
 
 export function countTokens(text: string): number {
   if (!text) return 0;
-  if (text.length > MEMO_MAX_TEXT) return encode(text);
+  if (text.length > MEMO_MAX_TEXT) return countTokensOnce(text);
   const known = memo.get(text);
   if (known !== undefined) return known;
-  const n = encode(text);
+  const n = countTokensOnce(text);
   if (memo.size >= MEMO_MAX_ENTRIES || memoChars + text.length > MEMO_MAX_CHARS) {
     memo.clear();
     memoChars = 0;
@@ -52,7 +54,6 @@ export function countTokens(text: string): number {
   memoChars += text.length;
   return n;
 }
-
 
 /** The tokens of a request's text pieces (each message, the tool definitions, …), counted apart. */
 export function countTokensOf(pieces: readonly string[]): number {

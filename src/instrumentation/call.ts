@@ -14,7 +14,7 @@ import { backupsFor, buildBackupRequest, type BuiltRequest, type ClientClasses, 
 import type { Guards } from '../guards';
 import { RateLimitWaitExceeded, type RateLimitPermit } from '../guards/rate-limit';
 import { isRetryableStatus, retryDelayMs, sleep } from '../guards/retry';
-import { countTokens, estimateInputTokens } from '../cost/tokens';
+import { countTokensOnce, estimateInputTokens } from '../cost/tokens';
 import type { ProviderInfo } from '../providers/detect';
 import { ATTR, EVENT, EVENT_ATTR, PROVIDER, REJECT_REASON } from '../semconv';
 import type { GenAiMetrics } from './metrics';
@@ -804,7 +804,7 @@ export class Call {
       rec.usageEstimated = true;
     }
     if (u.outputTokens === undefined && (rec.stream || rec.outputText.length)) {
-      u.outputTokens = countTokens(rec.outputText.join(''));
+      u.outputTokens = countTokensOnce(rec.outputText.join(''));
       rec.usageEstimated = true;
     }
   }
