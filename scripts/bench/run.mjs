@@ -14,10 +14,10 @@ import { createRequire } from 'node:module';
 import os, { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildConfigs, CONFIG_IDS } from './configs.mjs';
+import { buildConfigs, cleanEnv, CONFIG_IDS } from './configs.mjs';
 import { busyShare, findRedisServer, freePort, machineInfo, startOtlpReceiver, startRedis, versions } from './lib/env.mjs';
 import { diffProfiles, summarizeProfile } from './lib/profile.mjs';
-import { median, p99, paired, quantile, slope } from './lib/stats.mjs';
+import { median, p99, paired, quantile, summarizeMemory } from './lib/stats.mjs';
 import { printReport, writeOutputs } from './report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -195,7 +195,9 @@ async function main() {
   for (const id of ids) ports[id] = await freePort();
   let configs = buildConfigs({ repoRoot, tmp, otlpUrl: otlp.url, ports, redisUrl: redis.url, xaiBaseURL: sim.xaiBaseURL, peerAvailable });
   if (only) configs = configs.filter((c) => only.has(c.id));
-  for (const c of configs) c.env = { ...c.env, BENCH_BASE_URL: sim.openaiBaseURL, BENCH_STREAM_N: String(SETTINGS.stream.long.n) };
+  // Each worker gets the shell's environment minus anything that would configure telemetry, the
+  // preload or a provider, then its own configuration's.
+  for (const c of configs) c.env = { ...cleanEnv(), ...c.env, BENCH_BASE_URL: sim.openaiBaseURL, BENCH_STREAM_N: String(SETTINGS.stream.long.n) };
 
   const results = {
     generatedAt: new Date().toISOString(),
@@ -437,34 +439,6 @@ function summarizeThroughput(tp) {
   return out;
 }
 
-function summarizeMemory(res) {
-  const pts = res.points;
-  const at = (n) => pts.find((p) => p.calls === n);
-  const first = pts[1];
-  const last = pts[pts.length - 1];
-  // Least-squares slope of heapUsed over the checkpoints from the first one on (bytes per call):
-  // one noisy checkpoint moves it less than it moves a difference of two.
-  const slopeOf = (fit) => slope(fit.map((p) => ({ x: p.calls, y: p.heapUsed })));
-  const slope = slopeOf(pts.slice(1));
-  // The second half of the run: bounded caches (the token-count memo, V8's own) have filled by
-  // then, so what still grows there is what a leak looks like.
-  const half = last.calls / 2;
-  const late = pts.filter((p) => p.calls >= half);
-  const lateSlope = late.length >= 3 ? slopeOf(late) : NaN;
-  return {
-    lateFrom: late[0]?.calls,
-    lateBytesPerCall: lateSlope,
-    lateFittedGrowth: lateSlope * (last.calls - (late[0]?.calls ?? last.calls)),
-    concurrency: res.concurrency,
-    points: pts.map((p) => ({ calls: p.calls, heapUsed: p.heapUsed, heapTotal: p.heapTotal, rss: p.rss, external: p.external })),
-    growth: last.heapUsed - first.heapUsed,
-    growthFrom: first.calls,
-    growthTo: last.calls,
-    bytesPerCall: slope,
-    fittedGrowth: slope * (last.calls - first.calls),
-    atStart: at(0)?.heapUsed,
-  };
-}
 
 // ── Redis round trips ─────────────────────────────────────────────────────────────────────────
 

@@ -53,3 +53,26 @@ describe('bench statistics', () => {
     expect(fmtSigned(NaN)).toBe('—');
   });
 });
+
+describe('bench heap summary', () => {
+  const run = (heapAt: (calls: number) => number) => ({
+    concurrency: 16,
+    points: [0, 10_000, 25_000, 50_000, 62_500, 75_000, 87_500, 100_000].map((calls) => ({ calls, heapUsed: heapAt(calls), heapTotal: 0, rss: 0, external: 0 })),
+  });
+
+  it.each([
+    ['flat', () => 40e6, 0, 0],
+    ['a leak of 100 B a call', (c: number) => 40e6 + 100 * c, 9_000_000, 5_000_000],
+    ['a cache that fills, then stays: growth over the whole run, none in the second half', (c: number) => 40e6 + Math.min(c, 40_000) * 50, null, 0],
+  ])('%s', (_name, heapAt, fitted, late) => {
+    // @ts-expect-error: the harness's module has no types
+    return import('../../scripts/bench/lib/stats.mjs').then(({ summarizeMemory }) => {
+      const m = summarizeMemory(run(heapAt as (c: number) => number));
+      expect(m.growthFrom).toBe(10_000);
+      expect(m.lateFrom).toBe(50_000);
+      if (fitted === null) expect(m.fittedGrowth).toBeGreaterThan(500_000);
+      else expect(m.fittedGrowth).toBeCloseTo(fitted, -3);
+      expect(m.lateFittedGrowth).toBeCloseTo(late, -1);
+    });
+  });
+});

@@ -13,11 +13,6 @@ export function quantile(values, q) {
 export const median = (values) => quantile(values, 0.5);
 export const p99 = (values) => quantile(values, 0.99);
 
-export function mean(values) {
-  const xs = values.filter((v) => Number.isFinite(v));
-  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
-}
-
 /** Least-squares slope of y over x for points `{ x, y }` (NaN for fewer than two distinct x). */
 export function slope(points) {
   if (points.length < 2) return NaN;
@@ -54,4 +49,38 @@ export function fmtBytes(n) {
   if (abs >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(2)} MiB`;
   if (abs >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${Math.round(n)} B`;
+}
+
+/**
+ * The heap series of a memory run (checkpoints of `{ calls, heapUsed, … }`, the first at 0
+ * calls): growth from the first loaded checkpoint to the last, fitted over all of them and over
+ * the run's second half.
+ */
+export function summarizeMemory(res) {
+  const pts = res.points;
+  const at = (n) => pts.find((p) => p.calls === n);
+  const first = pts[1];
+  const last = pts[pts.length - 1];
+  // Least-squares slope of heapUsed over the checkpoints from the first one on (bytes per call):
+  // one noisy checkpoint moves it less than it moves a difference of two.
+  const slopeOf = (fit) => slope(fit.map((p) => ({ x: p.calls, y: p.heapUsed })));
+  const perCall = slopeOf(pts.slice(1));
+  // The second half of the run: bounded caches (the token-count memo, V8's own) have filled by
+  // then, so what still grows there is what a leak looks like.
+  const half = last.calls / 2;
+  const late = pts.filter((p) => p.calls >= half);
+  const lateSlope = late.length >= 3 ? slopeOf(late) : NaN;
+  return {
+    lateFrom: late[0]?.calls,
+    lateBytesPerCall: lateSlope,
+    lateFittedGrowth: lateSlope * (last.calls - (late[0]?.calls ?? last.calls)),
+    concurrency: res.concurrency,
+    points: pts.map((p) => ({ calls: p.calls, heapUsed: p.heapUsed, heapTotal: p.heapTotal, rss: p.rss, external: p.external })),
+    growth: last.heapUsed - first.heapUsed,
+    growthFrom: first.calls,
+    growthTo: last.calls,
+    bytesPerCall: perCall,
+    fittedGrowth: perCall * (last.calls - first.calls),
+    atStart: at(0)?.heapUsed,
+  };
 }
