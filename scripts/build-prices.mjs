@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds data/prices.json (our own, human-readable price table) from the LiteLLM price file
-// mirrored under /work/shared/reference (MIT). Plain Node, no dependencies, deterministic:
+// copied into scripts/prices-source (MIT; see its README). Plain Node, no dependencies, deterministic:
 // rebuilding from the same reference gives a byte-identical file.
 //
 //   node scripts/build-prices.mjs [reference.json] [out.json]
@@ -189,7 +189,7 @@ export function serialize(table) {
 }
 
 function main() {
-  const refPath = process.argv[2] ? resolve(process.argv[2]) : resolve(REPO, '../shared/reference', REFERENCE_NAME);
+  const refPath = process.argv[2] ? resolve(process.argv[2]) : resolve(REPO, 'scripts/prices-source', REFERENCE_NAME);
   const outPath = process.argv[3] ? resolve(process.argv[3]) : resolve(REPO, 'data/prices.json');
   const table = buildPrices(JSON.parse(readFileSync(refPath, 'utf8')), basename(refPath));
   writeFileSync(outPath, serialize(table));

@@ -49,7 +49,7 @@ describe('data/prices.json', () => {
 
   it('is what the build script writes, byte for byte (deterministic)', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'prices-')), 'prices.json');
-    const reference = resolve(REPO, '../shared/reference/model-prices-openai-azure-xai.json');
+    const reference = resolve(REPO, 'scripts/prices-source/model-prices-openai-azure-xai.json');
     execFileSync(process.execPath, [join(REPO, 'scripts/build-prices.mjs'), reference, out]);
     expect(readFileSync(out, 'utf8')).toBe(readFileSync(join(REPO, 'data/prices.json'), 'utf8'));
   });

@@ -13,7 +13,7 @@ interface Exchange {
 }
 
 /**
- * Serves one recorded exchange file (../shared/recordings/openai) exactly as recorded, in order,
+ * Serves one recorded exchange file (test/fixtures/recordings/openai) exactly as recorded, in order,
  * so a real client under the preload can be checked against real provider bytes.
  */
 export async function startReplay(file: string) {

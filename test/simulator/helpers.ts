@@ -4,8 +4,8 @@ import { wavHeader } from '../../src/simulator/wav';
 import OpenAI, { AzureOpenAI } from 'openai';
 import type { Simulator } from '../../src/simulator/index';
 
-/** The real recorded exchanges: `../shared/recordings/openai` beside the repository. */
-export const RECORDINGS_DIR = process.env.LLM_GOVERNOR_RECORDINGS ?? resolve(__dirname, '../../../shared/recordings/openai');
+/** The real recorded exchanges, kept in the repository (`test/fixtures/recordings`, see its README). */
+export const RECORDINGS_DIR = process.env.LLM_GOVERNOR_RECORDINGS ?? resolve(__dirname, '../fixtures/recordings/openai');
 if (!existsSync(RECORDINGS_DIR)) throw new Error(`recordings not found at ${RECORDINGS_DIR} (set LLM_GOVERNOR_RECORDINGS)`);
 
 export interface Exchange {
