@@ -38,7 +38,8 @@ function register(): void {
 
   const instrumentation = new LlmGovernorInstrumentation({ governor: config, audit });
   const startOwnSdk = config.sdk === 'on' || (config.sdk === 'auto' && !hasGlobalTracerProvider());
-  const sdk = startOwnSdk ? startSdk({ instrumentations: [instrumentation], serviceName: config.service_name }) : undefined;
+  const auditExports = { delivered: (n: number) => audit.sinkDelivered('otel', n), failed: (n: number, err: unknown) => audit.sinkLost('otel', n, err) };
+  const sdk = startOwnSdk ? startSdk({ instrumentations: [instrumentation], serviceName: config.service_name, auditExports }) : undefined;
   setState({ loaded, instrumentation, sdk });
   // Load the tokenizer and the price table now, at start-up, so that no call pays for them later.
   setImmediate(() => {

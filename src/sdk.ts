@@ -3,19 +3,24 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { defaultResource, detectResources, envDetector, hostDetector, processDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { logProcessorsFromEnv, type AuditExportReport } from './sdk-logs';
 
 /**
  * Starts the OpenTelemetry SDK for an app that has none, from the standard environment:
  * OTEL_TRACES_EXPORTER / OTEL_LOGS_EXPORTER / OTEL_EXPORTER_OTLP_* / OTEL_SERVICE_NAME /
  * OTEL_SDK_DISABLED. Metrics default to the Prometheus exporter (OTEL_EXPORTER_PROMETHEUS_HOST /
- * OTEL_EXPORTER_PROMETHEUS_PORT, default 9464) unless OTEL_METRICS_EXPORTER says otherwise.
+ * OTEL_EXPORTER_PROMETHEUS_PORT, default 9464) unless OTEL_METRICS_EXPORTER says otherwise. The
+ * log exporters are the ones NodeSDK would build, observed: `auditExports` hears what each
+ * really delivered of the audit records, and what it lost.
  */
-export function startSdk(options: { instrumentations: Instrumentation[]; serviceName?: string }): NodeSDK | undefined {
+export function startSdk(options: { instrumentations: Instrumentation[]; serviceName?: string; auditExports?: AuditExportReport }): NodeSDK | undefined {
   if (/^true$/i.test(process.env.OTEL_SDK_DISABLED ?? '')) return undefined;
   const metricsFromEnv = !!process.env.OTEL_METRICS_EXPORTER?.trim();
+  const logRecordProcessors = options.auditExports ? logProcessorsFromEnv(options.auditExports) : undefined;
   const sdk = new NodeSDK({
     instrumentations: options.instrumentations,
     ...(metricsFromEnv ? {} : { metricReaders: [new PrometheusExporter()] }),
+    ...(logRecordProcessors ? { logRecordProcessors } : {}),
     resource: settledResource(options.serviceName),
     autoDetectResources: false,
   });

@@ -153,6 +153,7 @@ export const GOVERNOR_METRIC = {
   AUDIT_EVENTS: 'llm_governor.audit.events',
   AUDIT_DROPPED: 'llm_governor.audit.dropped',
   AUDIT_SINK_ERRORS: 'llm_governor.audit.sink_errors',
+  AUDIT_DELIVERED: 'llm_governor.audit.delivered',
 } as const;
 
 /** The OpenTelemetry log record `eventName` of every audit event. */

@@ -41,6 +41,8 @@ export interface FileSinkOptions {
   onDrop?: (dropped: number) => void;
   /** Called for every failed attempt; the sink retries by itself. */
   onError?: (error: unknown) => void;
+  /** Called with the number of events just written to the file. */
+  onDelivered?: (n: number) => void;
 }
 
 interface Inflight {
@@ -76,6 +78,7 @@ export class FileSink implements AuditSink {
   private readonly retryMaxMs: number;
   private readonly onDrop: (n: number) => void;
   private readonly onError: (e: unknown) => void;
+  private readonly onDelivered: (n: number) => void;
 
   /** Serialised lines, each ending in '\n', oldest first; `head` is the first not yet written. */
   private queue: string[] = [];
@@ -105,6 +108,7 @@ export class FileSink implements AuditSink {
     this.retryMaxMs = Math.max(this.retryMinMs, opts.retryMaxMs ?? 5_000);
     this.onDrop = safeCallback(opts.onDrop);
     this.onError = safeCallback(opts.onError);
+    this.onDelivered = safeCallback(opts.onDelivered);
   }
 
   /** Lines waiting (including a half-written one). */
@@ -190,7 +194,9 @@ export class FileSink implements AuditSink {
       this.onError(e);
       return; // nothing consumed: a later flush may still succeed
     }
-    this.stats.written += rest.length + (inflight && inflight.epoch === this.epoch ? inflight.lines : 0);
+    const written = rest.length + (inflight && inflight.epoch === this.epoch ? inflight.lines : 0);
+    this.stats.written += written;
+    if (written) this.onDelivered(written);
     this.epoch++;
     this.queue = [];
     this.head = 0;
@@ -278,6 +284,7 @@ export class FileSink implements AuditSink {
         } else {
           this.head += lines;
           this.stats.written += lines;
+          this.onDelivered(lines);
           this.compact();
         }
         this.retryDelay = 0;

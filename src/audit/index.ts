@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
 import { diag } from '@opentelemetry/api';
-import { logs, type Logger } from '@opentelemetry/api-logs';
+import type { Logger } from '@opentelemetry/api-logs';
 import type { ConfigProblem } from '../config/load';
 import type { GovernorConfig } from '../config/schema';
 import { INSTRUMENTATION_NAME } from '../semconv';
 import { FileSink } from './file-sink';
-import { OtelLogSink } from './otel-sink';
+import { globalLogger, OtelLogSink } from './otel-sink';
 import type { AuditSink } from './sink';
 import { SyslogSink } from './syslog-sink';
 import { AuditTrail } from './trail';
@@ -34,6 +34,7 @@ export function createAuditTrail(config: GovernorConfig, opts: { logger: () => L
   const callbacks = (name: string) => ({
     onDrop: (n: number) => trail?.sinkDropped(name, n),
     onError: (err: unknown) => trail?.sinkError(name, err),
+    onDelivered: (n: number) => trail?.sinkDelivered(name, n),
   });
   const sinks: AuditSink[] = [];
   if (config.audit_otel_logs) sinks.push(new OtelLogSink(opts.logger));
@@ -83,8 +84,7 @@ export interface ConfigOutcome {
  */
 export function processAuditTrail(outcome: ConfigOutcome, productVersion: string): AuditTrail {
   if (shared) return shared;
-  const logger = logs.getLogger(INSTRUMENTATION_NAME, productVersion);
-  const trail = createAuditTrail(outcome.config, { logger: () => logger, productVersion });
+  const trail = createAuditTrail(outcome.config, { logger: globalLogger(INSTRUMENTATION_NAME, productVersion), productVersion });
   shared = trail;
   recordConfigEvents(trail, outcome);
   process.on('exit', () => trail.flushSync());

@@ -1,5 +1,5 @@
 import { ROOT_CONTEXT, trace, type SpanContext } from '@opentelemetry/api';
-import { logs, SeverityNumber, type AnyValueMap, type Logger } from '@opentelemetry/api-logs';
+import { logs, SeverityNumber, type AnyValueMap, type Logger, type LoggerProvider } from '@opentelemetry/api-logs';
 import { AUDIT_ATTR, AUDIT_EVENT_NAME } from '../semconv';
 import type { OcsfApiActivity } from './ocsf';
 import type { AuditSink } from './sink';
@@ -15,12 +15,33 @@ const SEVERITY: Record<number, { number: SeverityNumber; text: string }> = {
 };
 
 /**
+ * The logger of whatever logger provider is registered globally now: the preload's NodeSDK, or
+ * the app's own. Asked again when the provider changes, never taken once at start-up: a logger
+ * taken before the provider is registered is a proxy of this copy of the Logs API, and when the
+ * provider is registered through another copy (an installed app can hold several), that proxy
+ * never learns of it and drops every record.
+ */
+export function globalLogger(name: string, version?: string): () => Logger {
+  let provider: LoggerProvider | undefined;
+  let logger: Logger | undefined;
+  return () => {
+    const current = logs.getLoggerProvider();
+    if (current !== provider || !logger) {
+      provider = current;
+      logger = current.getLogger(name, version);
+    }
+    return logger;
+  };
+}
+
+/**
  * Audit events as OpenTelemetry log records through the Logs API: event name
  * `llm_governor.audit`, the OCSF event as the structured body, and the call's span as the record's
  * trace context. Whatever logger provider the process registered (the preload's NodeSDK, from
- * `OTEL_LOGS_EXPORTER` / `OTEL_EXPORTER_OTLP_*`) batches and exports them; without one the Logs
- * API is a no-op. Queueing, retries and export belong to that provider's processor, so `flush`
- * here has nothing of its own to wait for: the SDK's shutdown flushes it.
+ * `OTEL_LOGS_EXPORTER` / `OTEL_EXPORTER_OTLP_*`, or the app's own) batches and exports them;
+ * without one the Logs API is a no-op. Queueing, retries and export belong to that provider's
+ * processor, so `flush` here has nothing of its own to wait for: the SDK's shutdown flushes it.
+ * What the preload's own exporter really delivered is reported to the trail (see `sdk-logs.ts`).
  */
 export class OtelLogSink implements AuditSink {
   readonly name = 'otel';

@@ -33,6 +33,8 @@ export interface SinkCallbacks {
   onDrop?: (n: number) => void;
   /** One delivery attempt failed; the sink retries by itself. */
   onError?: (error: unknown) => void;
+  /** `n` events left the process for good: written to the file, handed to the syslog socket. */
+  onDelivered?: (n: number) => void;
 }
 
 /** A sink's callback that can never break the sink: whatever it throws is swallowed. */

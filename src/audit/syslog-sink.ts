@@ -232,6 +232,9 @@ export class SyslogSink implements AuditSink {
   private readonly replayMaxBytes: number;
   private readonly onDrop: (n: number) => void;
   private readonly onError: (e: unknown) => void;
+  private readonly onDelivered: (n: number) => void;
+  /** The sequence number after the last message counted as delivered (a replayed one counts once). */
+  private deliveredUpTo = 0;
 
   /*
    * The queue, by sequence number: [lo, ack) sent and kept for a replay, [ack, next) handed to the
@@ -292,6 +295,7 @@ export class SyslogSink implements AuditSink {
     this.replayMaxBytes = this.protocol === 'tcp' ? REPLAY_MAX_BYTES : 0;
     this.onDrop = safeCallback(opts.onDrop);
     this.onError = safeCallback(opts.onError);
+    this.onDelivered = safeCallback(opts.onDelivered);
   }
 
   /** Events waiting to be sent (including ones handed to the socket and not yet confirmed). */
@@ -370,7 +374,7 @@ export class SyslogSink implements AuditSink {
     const left = this.pending;
     this.items = [];
     this.off = 0;
-    this.lo = this.ack = this.next = this.hi = 0;
+    this.lo = this.ack = this.next = this.hi = this.deliveredUpTo = 0;
     this.replayBytes = 0;
     if (left > 0) this.drop(left);
     this.settle(true);
@@ -450,7 +454,12 @@ export class SyslogSink implements AuditSink {
       this.replayBytes += it.data.length;
     }
     this.stats.sent += last + 1 - this.ack;
+    const fresh = last + 1 - Math.max(this.ack, this.deliveredUpTo);
     this.ack = last + 1;
+    if (fresh > 0) {
+      this.onDelivered(fresh);
+      this.deliveredUpTo = this.ack;
+    }
     this.retryDelay = 0;
     this.trimReplay(now);
     this.settle(false);

@@ -29,7 +29,7 @@ export interface AuditTrailOptions {
 }
 
 /** Why an event was dropped: the `reason` of `llm_governor.audit.dropped`. */
-type DropReason = 'queue_full' | 'sink_queue_full' | 'invalid' | 'closed';
+type DropReason = 'queue_full' | 'sink_queue_full' | 'export_failed' | 'invalid' | 'closed';
 
 /**
  * The audit trail: one OCSF event per call and per decision, to every sink.
@@ -51,9 +51,9 @@ export class AuditTrail implements AuditRecorder {
   private closed = false;
   private warnedDrop = false;
   private warnedInvalid = false;
-  private instruments?: { events: Counter; dropped: Counter; errors: Counter };
+  private instruments?: { events: Counter; dropped: Counter; errors: Counter; delivered: Counter };
   /** Counts from before a meter existed (start-up), added once it does. */
-  private early = { events: new Map<string, number>(), dropped: new Map<string, number>(), errors: new Map<string, number>() };
+  private early = { events: new Map<string, number>(), dropped: new Map<string, number>(), errors: new Map<string, number>(), delivered: new Map<string, number>() };
   private readonly stats = { recorded: 0, emitted: 0, dropped: 0, invalid: 0 };
 
   constructor(private readonly opts: AuditTrailOptions) {
@@ -87,18 +87,23 @@ export class AuditTrail implements AuditRecorder {
       this.instruments = {
         events: meter.createCounter(GOVERNOR_METRIC.AUDIT_EVENTS, { description: 'Audit events handed to the sinks, by kind' }),
         dropped: meter.createCounter(GOVERNOR_METRIC.AUDIT_DROPPED, { description: 'Audit events dropped: a full queue, a sink that gave up, or an event that failed validation' }),
-        errors: meter.createCounter(GOVERNOR_METRIC.AUDIT_SINK_ERRORS, { description: 'Failed delivery attempts of an audit sink (retried)' }),
+        errors: meter.createCounter(GOVERNOR_METRIC.AUDIT_SINK_ERRORS, { description: 'Failed delivery attempts of an audit sink' }),
+        delivered: meter.createCounter(GOVERNOR_METRIC.AUDIT_DELIVERED, {
+          description: 'Audit events that left the process: written to the file, sent to syslog, accepted by the OTLP logs endpoint',
+        }),
       };
       // Zero series, so that rules can tell "no drops" from "no data".
       for (const sink of this.opts.sinks) {
         this.instruments.dropped.add(0, { [AUDIT_ATTR.REASON]: 'sink_queue_full', [AUDIT_ATTR.SINK]: sink.name });
         this.instruments.errors.add(0, { [AUDIT_ATTR.SINK]: sink.name });
+        this.instruments.delivered.add(0, { [AUDIT_ATTR.SINK]: sink.name });
       }
       this.instruments.dropped.add(0, { [AUDIT_ATTR.REASON]: 'queue_full' });
       for (const [k, n] of this.early.events) this.instruments.events.add(n, { [AUDIT_ATTR.KIND]: k });
       for (const [k, n] of this.early.dropped) this.instruments.dropped.add(n, JSON.parse(k));
       for (const [k, n] of this.early.errors) this.instruments.errors.add(n, { [AUDIT_ATTR.SINK]: k });
-      this.early = { events: new Map(), dropped: new Map(), errors: new Map() };
+      for (const [k, n] of this.early.delivered) this.instruments.delivered.add(n, { [AUDIT_ATTR.SINK]: k });
+      this.early = { events: new Map(), dropped: new Map(), errors: new Map(), delivered: new Map() };
     } catch {
       /* metrics are best effort */
     }
@@ -118,6 +123,25 @@ export class AuditTrail implements AuditRecorder {
     } catch {
       /* never into the app */
     }
+  }
+
+  /** A sink's `n` events left the process for good. */
+  sinkDelivered(sink: string, n: number): void {
+    try {
+      if (this.instruments) this.instruments.delivered.add(n, { [AUDIT_ATTR.SINK]: sink });
+      else bump(this.early.delivered, sink, n);
+    } catch {
+      /* never into the app */
+    }
+  }
+
+  /**
+   * An export of `n` events failed after the exporter's own retries, and they are lost (an OTLP
+   * logs export the Collector refused): a failed attempt, and `n` events dropped.
+   */
+  sinkLost(sink: string, n: number, error: unknown): void {
+    this.sinkError(sink, error);
+    this.dropped('export_failed', sink, n);
   }
 
   /** Resolves when every event recorded so far is delivered by every sink (or failed an attempt). */
@@ -208,8 +232,11 @@ export class AuditTrail implements AuditRecorder {
       else bump(this.early.dropped, JSON.stringify(attrs), n);
       if (this.warnedDrop || reason === 'invalid' || reason === 'closed') return;
       this.warnedDrop = true;
-      const where = sink ? `the ${sink} sink's queue` : 'the audit queue';
-      diag.warn(`llm-governor: ${where} is full; audit events are being dropped (counted in llm_governor_audit_dropped_total). This warning is shown once.`);
+      const what =
+        reason === 'export_failed'
+          ? `the ${sink} sink could not export audit events (${n} lost so far)`
+          : `${sink ? `the ${sink} sink's queue` : 'the audit queue'} is full; audit events are being dropped`;
+      diag.warn(`llm-governor: ${what} (counted in llm_governor_audit_dropped_total). This warning is shown once.`);
     } catch {
       /* never into the app */
     }
