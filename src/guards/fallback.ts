@@ -121,22 +121,3 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
   if (!value) throw new Error(`${name} is not set`);
   return value;
 }
-
-/** A request as the SDK's fetchWithTimeout takes it. */
-export interface BuiltRequest {
-  url: string;
-  init: RequestInit & { headers?: unknown };
-}
-
-/**
- * The request a backup client would send for this call: its own URL (Azure: the deployment
- * path and api-version), its own auth headers, and the body with the backup's model. Built by
- * the SDK's own `buildRequest`, so the wire format is exactly the SDK's.
- */
-export async function buildBackupRequest(client: any, path: string, body: Record<string, unknown>, signal: AbortSignal | null | undefined): Promise<BuiltRequest> {
-  const options: Record<string, unknown> = { method: 'post', path, body, maxRetries: 0, ...(signal ? { signal } : {}) };
-  await client.prepareOptions?.(options);
-  const { req, url } = await client.buildRequest(options, { retryCount: 0 });
-  await client.prepareRequest?.(req, { url, options });
-  return { url: String(url), init: req };
-}

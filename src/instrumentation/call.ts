@@ -10,7 +10,7 @@ import { asSdkError, governorError } from '../errors';
 import { isBreakerFailure, type BreakerKey, type BreakerTicket } from '../guards/breaker';
 import type { CachedResponse } from '../guards/cache';
 import { cacheKey } from '../guards/cache';
-import { backupsFor, buildBackupRequest, type BuiltRequest, type ClientClasses, type Target } from '../guards/fallback';
+import { backupsFor, type ClientClasses, type Target } from '../guards/fallback';
 import type { Guards } from '../guards';
 import { RateLimitWaitExceeded, type RateLimitPermit } from '../guards/rate-limit';
 import { isRetryableStatus, retryDelayMs, sleep } from '../guards/retry';
@@ -20,6 +20,7 @@ import { ATTR, EVENT, EVENT_ATTR, PROVIDER, REJECT_REASON } from '../semconv';
 import type { GenAiMetrics } from './metrics';
 import type { Body, Operation } from './operations';
 import { newRecord, type CallRecord } from './record';
+import { backupOptions, buildAttempt, sendAttempt, type BuiltRequest } from './sdk-request';
 import { endAttributes, startAttributes } from './span-attributes';
 import { safely } from './safely';
 import { cacheableHeaders, isAbort, isJsonAnswer, isReadWhole, refusalOf, refusalResponse, replayResponse, withBody, type Refusal } from './wire';
@@ -114,6 +115,8 @@ export class Call {
   private cached?: CachedResponse;
   private tokenEstimate?: number;
   private served?: Target;
+  /** The SDK's own options object of this call (its first buildRequest's), for rebuilding retries. */
+  private sdkOptions?: Record<string, unknown>;
   private readonly auditedActions = new Set<string>();
 
   constructor(
@@ -326,8 +329,8 @@ export class Call {
           continue;
         }
       }
-      const built = target.primary ? { url: req.url, init: req.init } : await this.backupRequest(target, signal);
-      if (!built) continue;
+      const options = target.primary ? this.sdkOptions : this.backupRequestOptions(target, signal);
+      if (!target.primary && !options) continue;
       refusal = undefined;
       for (let retry = 0; retry <= (this.ownsRetries ? this.maxRetries : 0); retry++) {
         if (retry > 0) {
@@ -342,6 +345,19 @@ export class Call {
           break;
         }
         discard(last?.response); // replaced by a new attempt: free its connection
+        // Every attempt but the SDK's own first is built as the SDK builds one (new credentials, retry count).
+        let built: BuiltRequest | undefined;
+        if (target.primary && (retry === 0 || !options)) built = { url: req.url, init: req.init };
+        else {
+          try {
+            built = await buildAttempt(target.client, options!, retry);
+          } catch (err) {
+            gate.ticket?.settle(false);
+            if (target.primary) throw err; // as the SDK's own loop would: its credentials failed
+            diag.warn(`llm-governor: fallback to ${target.provider.name} ${target.model} skipped: its request could not be built (${(err as Error)?.message})`);
+            break;
+          }
+        }
         last = await this.attempt(target, built, req, gate.ticket);
         if (last.ok) return this.accept(target, last.response!);
         if (!last.retryable) return this.answer(last); // a 4xx: neither retried nor sent elsewhere
@@ -400,15 +416,20 @@ export class Call {
     }
   }
 
-  /** The backup's own request, or undefined (skipped, logged) when its client cannot build one. */
-  private async backupRequest(target: Target, signal: AbortSignal | null | undefined): Promise<BuiltRequest | undefined> {
+  /** The options of a backup's request (the body with the backup's model), kept for all its attempts. */
+  private backupRequestOptions(target: Target, signal: AbortSignal | null | undefined): Record<string, unknown> | undefined {
     try {
       const body = this.applyAdmission({ ...this.sentBody!, model: target.model }, this.admission);
-      return await buildBackupRequest(target.client, this.path, body, signal);
+      return backupOptions(this.path, body, signal);
     } catch (err) {
       diag.warn(`llm-governor: fallback to ${target.provider.name} ${target.model} skipped: its request could not be built (${(err as Error)?.message})`);
       return undefined;
     }
+  }
+
+  /** The SDK's own options object of this call, from its first buildRequest on this call's client. */
+  sdkRequestOptions(client: unknown, options: Record<string, unknown>): void {
+    if (!this.sdkOptions && client === this.client) this.sdkOptions = options;
   }
 
   /** The rate limit, then the breaker: a refusal here sends nothing. */
@@ -469,7 +490,7 @@ export class Call {
     const appAborted = () => isAbort(built.init.signal) || req.controller.signal.aborted;
     let response: Response | undefined;
     try {
-      response = await req.fetch(target.client, built.url, built.init, req.ms, controller);
+      response = await (built.init === req.init ? req.fetch(target.client, built.url, built.init, req.ms, controller) : sendAttempt(target.client, built, req.ms, controller, req.fetch));
       const res = response;
       safely(() => this.rt.guards?.limiter.observe({ provider: target.provider.name, model: target.model }, res.headers));
       if (response.ok && this.ownsRetries && !this.rec.stream && isJsonAnswer(response)) {

@@ -7,6 +7,7 @@ import { governorError, isGovernorErrorCode } from '../errors';
 import type { ClientClasses } from '../guards/fallback';
 import { Call, callIn, type Runtime, type SendRequest } from './call';
 import { operationForPath } from './operations';
+import { isOwnedAttempt } from './sdk-request';
 import { GOVERNOR_HEADER, headerValue } from './wire';
 
 /**
@@ -23,7 +24,7 @@ interface ClientLike {
 }
 
 /**
- * The seam between the SDK and the call lifecycle. Two methods of the client class are wrapped:
+ * The seam between the SDK and the call lifecycle. Methods of the client class are wrapped:
  *
  * - `post(path, opts)`: every billable operation (chat, responses, embeddings, images, audio,
  *   moderations, legacy completions) and every helper built on them goes through it. The SDK
@@ -31,6 +32,8 @@ interface ClientLike {
  *   APIPromise, which is returned to the app unchanged.
  * - `fetchWithTimeout(...)`: the SDK's HTTP exchange, handed to the call's `send` step, which
  *   owns the attempts (retries, rate limit, breaker, fallback, cache).
+ * - `buildRequest(options, ...)`: only watched, for the SDK's own options object of the call, from
+ *   which our retries are built exactly as the SDK builds its own (see `sdk-request.ts`).
  * - `makeStatusError(...)`: turns a refusal of ours (an answer marked `x-llm-governor`) into our
  *   `APIError` subclass, through the SDK's own error path.
  */
@@ -57,6 +60,7 @@ export function patchClientMethods(
   const originalPost: AnyFn = proto.post;
   const originalFetch: AnyFn | undefined = proto.fetchWithTimeout;
   const originalStatusError: AnyFn | undefined = proto.makeStatusError;
+  const originalBuildRequest: AnyFn | undefined = proto.buildRequest;
   if (typeof originalPost !== 'function') return false;
 
   const providers = new WeakMap<object, ProviderInfo>();
@@ -103,9 +107,20 @@ export function patchClientMethods(
   if (typeof originalFetch === 'function') {
     const fetchOnce: SendRequest['fetch'] = (client, url, init, ms, controller) => originalFetch.call(client, url, init, ms, controller);
     proto.fetchWithTimeout = function fetchWithTimeout(this: unknown, url: string, init: SendRequest['init'], ms: number, controller: AbortController) {
+      // An attempt our send step built and sends itself (a retry, a backup): the network, as it is.
+      if (isOwnedAttempt(init)) return originalFetch.call(this, url, init, ms, controller);
       const call = callIn(context.active()) ?? activeCall.getStore();
       if (!call) return originalFetch.call(this, url, init, ms, controller);
       return call.send({ url, init: init ?? {}, ms, controller, fetch: fetchOnce });
+    };
+  }
+
+  if (typeof originalBuildRequest === 'function') {
+    // The SDK's own options object of the call, for our retries to be built from (sdk-request.ts).
+    proto.buildRequest = function buildRequest(this: unknown, options: unknown, props: unknown) {
+      const call = callIn(context.active()) ?? activeCall.getStore();
+      if (call && options && typeof options === 'object') call.sdkRequestOptions(this, options as Record<string, unknown>);
+      return originalBuildRequest.call(this, options, props);
     };
   }
 
@@ -120,7 +135,10 @@ export function patchClientMethods(
     };
   }
 
-  Object.defineProperty(proto, PATCHED, { value: { post: originalPost, fetchWithTimeout: originalFetch, makeStatusError: originalStatusError }, configurable: true });
+  Object.defineProperty(proto, PATCHED, {
+    value: { post: originalPost, fetchWithTimeout: originalFetch, makeStatusError: originalStatusError, buildRequest: originalBuildRequest },
+    configurable: true,
+  });
   return true;
 }
 
@@ -130,7 +148,7 @@ export function unpatchClientClass(exports: any): void {
   const originals = proto?.[PATCHED];
   if (!proto || !originals) return;
   // The originals may have been inherited (openai 4 defines them on APIClient): remove our own props.
-  for (const name of ['post', 'fetchWithTimeout', 'makeStatusError'] as const) {
+  for (const name of ['post', 'fetchWithTimeout', 'makeStatusError', 'buildRequest'] as const) {
     delete proto[name];
     if (originals[name] && proto[name] !== originals[name]) proto[name] = originals[name];
   }

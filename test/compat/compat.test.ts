@@ -5,6 +5,7 @@ import { startSimulator, type Simulator } from '../../src/simulator/index';
 import type { FaultRule } from '../../src/simulator/types';
 import { startOtlpReceiver } from '../helpers/otlp';
 import { expectSameTranscript } from '../helpers/transcript';
+import { expectRebuiltRetries, startTokenServer } from '../helpers/token-server';
 import { REPO, runApp, telemetryEnv, type AppRun } from '../helpers/run-app';
 
 /**
@@ -97,6 +98,25 @@ for (const dir of dirs) {
       const cached = await go({ CALLS: '3', SAME_PROMPT: '1', LLM_GOVERNOR_CACHE: 'true' });
       expect(cached.seen.every((x) => x.ok)).toBe(true);
       expect(cached.chats).toHaveLength(1);
+    });
+
+    it('retries rebuilt as this SDK rebuilds them: new tokens, the next x-stainless-retry-count', async () => {
+      const app = join(dir, 'token-refresh-app.cjs');
+      copyFileSync(resolve(REPO, 'test/fixtures/token-refresh-app.cjs'), app);
+      const server = await startTokenServer();
+      try {
+        for (const preload of ['none', 'require'] as const) {
+          server.reset();
+          const r = await runApp({ script: app, cwd: dir, node, preload, register: 'llm-governor/register', env: { SERVER_URL: server.url, OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' } });
+          expect(r.code, r.stderr).toBe(0);
+          const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+          // openai 4 has no apiKey function; every major has azureADTokenProvider.
+          expect(Object.keys(out).sort()).toEqual(sdkVersion.startsWith('4.') ? ['azureADTokenProvider'] : ['apiKeyFunction', 'azureADTokenProvider']);
+          expectRebuiltRetries(expect, out, server.seen);
+        }
+      } finally {
+        await server.close();
+      }
     });
 
     it('ESM: same transcript with --import llm-governor/register, and spans', async () => {
