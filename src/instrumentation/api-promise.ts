@@ -7,6 +7,8 @@ interface SdkApiPromise {
   responsePromise: Promise<{ response?: { status?: number } }>;
   parseResponse: ParseFn;
   _thenUnwrap?: (transform: (data: unknown, props: unknown) => unknown) => SdkApiPromise;
+  asResponse?: () => Promise<unknown>;
+  withResponse?: () => Promise<unknown>;
 }
 
 /** Collected APIPromises and Streams whose call never saw a result (the app used `asResponse()` and
@@ -36,8 +38,36 @@ export function observeApiPromise<P>(promise: P, call: Call): P {
   }
   p.responsePromise.then(undefined, (err: unknown) => call.failed(err));
   observeParse(p, call);
+  observeRaw(p, call);
   track(p, call);
   return promise;
+}
+
+/**
+ * `asResponse()`: the app takes the answer raw and the SDK never parses it, so the call ends from
+ * the body (see `raw-answer.ts`). `withResponse()` calls `asResponse()` itself, next to `parse()`:
+ * the parse observes that call, and the raw response is left as it is.
+ */
+function observeRaw(p: SdkApiPromise, call: Call): void {
+  const asResponse = p.asResponse;
+  const withResponse = p.withResponse;
+  if (typeof asResponse !== 'function') return;
+  let parsing = false;
+  if (typeof withResponse === 'function') {
+    p.withResponse = function (this: unknown, ...args: unknown[]) {
+      parsing = true;
+      try {
+        return (withResponse as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+      } finally {
+        parsing = false;
+      }
+    };
+  }
+  p.asResponse = function (this: unknown, ...args: unknown[]) {
+    const raw = (asResponse as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+    if (parsing) return raw;
+    return raw.then((response) => call.tookRaw(response));
+  };
 }
 
 function observeParse(p: SdkApiPromise, call: Call): void {
@@ -64,6 +94,7 @@ function observeParse(p: SdkApiPromise, call: Call): void {
       const derived = thenUnwrap.call(this, (data: unknown, props: unknown) => transform(observeResult(data, call), props));
       if (derived && typeof derived.parseResponse === 'function') {
         observeParse(derived, call);
+        observeRaw(derived, call);
         track(derived, call);
       }
       return derived;

@@ -19,6 +19,7 @@ import type { ProviderInfo } from '../providers/detect';
 import { ATTR, EVENT, EVENT_ATTR, PROVIDER, REJECT_REASON } from '../semconv';
 import type { GenAiMetrics } from './metrics';
 import type { Body, Operation } from './operations';
+import { observeRawAnswer } from './raw-answer';
 import { newRecord, type CallRecord } from './record';
 import { backupOptions, buildAttempt, sendAttempt, type BuiltRequest } from './sdk-request';
 import { endAttributes, startAttributes } from './span-attributes';
@@ -117,6 +118,8 @@ export class Call {
   private served?: Target;
   /** The SDK's own options object of this call (its first buildRequest's), for rebuilding retries. */
   private sdkOptions?: Record<string, unknown>;
+  /** The JSON value of the answer's body, read whole by the send step (until the call ends). */
+  private answer_?: unknown;
   private readonly auditedActions = new Set<string>();
 
   constructor(
@@ -509,6 +512,7 @@ export class Call {
           malformed = err;
         }
         response = withBody(response, text, parsed);
+        this.answer_ = parsed;
         if (malformed) throw malformed; // retried like a failed attempt
       }
     } catch (err) {
@@ -697,6 +701,16 @@ export class Call {
     return result;
   }
 
+  /** The JSON value of the answer's body, when the send step read it whole. */
+  get answerValue(): unknown {
+    return this.answer_;
+  }
+
+  /** The app took the answer raw (`asResponse()`): the call ends from its body (see `raw-answer.ts`). */
+  tookRaw<R>(response: R): R {
+    return safely(() => observeRawAnswer(response, this)) ?? response;
+  }
+
   /** A stream chunk, in order. True when the app must not see it (our injected usage chunk). */
   chunk(value: unknown): boolean {
     const rec = this.rec;
@@ -786,6 +800,7 @@ export class Call {
     this.span.end();
     this.rt.metrics.record(this.rec, durationSeconds);
     this.rec.outputText.length = 0;
+    this.answer_ = undefined;
   }
 
   private recordSaved(cost: CallCost): void {

@@ -28,6 +28,10 @@ export interface CallRecord {
   stream: boolean;
   /** We added `stream_options.include_usage`, so the usage chunk must be hidden from the app. */
   usageInjected: boolean;
+  /** A chunk carried `"usage": null`: the provider answers `include_usage` as OpenAI does. */
+  usageNulls?: boolean;
+  /** A chunk carried usage already: a later one is the provider's own, not an answer to our ask. */
+  usageSeen?: boolean;
   /** After a fallback: the backup that served (requestModel and provider stay what was asked). */
   servedProvider?: ProviderName;
   servedModel?: string;

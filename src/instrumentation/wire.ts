@@ -182,3 +182,45 @@ export function headerValue(headers: unknown, name: string): string | undefined 
 export function isAbort(signal: AbortSignal | null | undefined): boolean {
   return !!signal?.aborted;
 }
+
+const DELEGATE = Symbol('llm-governor.bodyDelegate');
+const BODY_METHODS = ['arrayBuffer', 'blob', 'bytes', 'formData', 'json', 'text', 'clone', 'buffer', 'textConverted'] as const;
+const delegatingProtos = new WeakMap<object, object>();
+
+/** The prototype for answers of one Response class whose body is served by a delegate. */
+function delegatingProto(base: object): object {
+  const known = delegatingProtos.get(base);
+  if (known) return known;
+  const delegate = (r: unknown) => (r as { [DELEGATE]: Record<string, unknown> })[DELEGATE];
+  const props: PropertyDescriptorMap = {
+    body: { get: function (this: unknown) { return delegate(this).body; }, configurable: true },
+    bodyUsed: { get: function (this: unknown) { return delegate(this).bodyUsed; }, configurable: true },
+  };
+  for (const name of BODY_METHODS) {
+    if (typeof (base as Record<string, unknown>)[name] !== 'function') continue;
+    props[name] = {
+      value(this: unknown, ...args: unknown[]) {
+        const d = delegate(this);
+        return (d[name] as (...a: unknown[]) => unknown).apply(d, args);
+      },
+      configurable: true,
+      writable: true,
+    };
+  }
+  const proto = Object.create(base, props);
+  delegatingProtos.set(base, proto);
+  return proto;
+}
+
+/**
+ * The network's answer with its body replaced by `body` (an observed copy of the same bytes):
+ * the same object (url, headers, status, `instanceof`), its body methods served by an answer of
+ * its own class built on `body`. Works for fetch's Response and openai 4's node-fetch one.
+ */
+export function delegateBody(original: Response, body: unknown): Response {
+  const Ctor = original.constructor as new (body: unknown, init: ResponseInit & { url?: string }) => Response;
+  const delegate = new Ctor(body, { status: original.status, statusText: original.statusText, headers: original.headers, url: original.url });
+  Object.defineProperty(original, DELEGATE, { value: delegate });
+  Object.setPrototypeOf(original, delegatingProto(Object.getPrototypeOf(original)));
+  return original;
+}

@@ -13,18 +13,30 @@ function readCommon(obj: any, rec: CallRecord): void {
 }
 
 /**
- * Reads usage from a chunk. With `include_usage` the API adds `"usage": null` to every chunk and
- * sends usage in a last chunk with no choices; when we asked for it, both are hidden from the app.
+ * Reads usage from a chunk, and says whether the app must not see it. With `include_usage` the
+ * API adds `"usage": null` to every chunk and sends the usage in a last chunk with no choices.
+ * When we asked for usage and the app did not, we hide exactly what our asking added: those
+ * nulls, and the usage-only chunk that follows them. A provider that sends usage on its own (no
+ * nulls before it, or usage already on an earlier chunk: unasked, on the last content chunk,
+ * twice) is not answering our ask, and the app sees its chunks as sent.
  */
 function streamUsage(chunk: any, rec: CallRecord): boolean {
-  if (chunk.usage) {
-    const usage = readUsage(chunk.usage);
-    if (usage) rec.usage = usage;
+  const usage = chunk.usage;
+  if (usage) {
+    const read = readUsage(usage);
+    if (read) rec.usage = read;
     if (rec.responseModel === undefined) readCommon(chunk, rec);
-    if (rec.usageInjected && (!Array.isArray(chunk.choices) || chunk.choices.length === 0)) return true;
   }
-  if (rec.usageInjected && 'usage' in chunk) delete chunk.usage;
-  return false;
+  if (!rec.usageInjected) return false;
+  if (usage === null) {
+    rec.usageNulls = true;
+    delete chunk.usage;
+    return false;
+  }
+  if (!usage) return false;
+  const answersOurAsk = !!rec.usageNulls && !rec.usageSeen && (!Array.isArray(chunk.choices) || chunk.choices.length === 0);
+  rec.usageSeen = true;
+  return answersOurAsk;
 }
 
 function messages(body: Body): unknown[] {
