@@ -1,7 +1,7 @@
 /**
  * Runs `flush` when the process is about to end, without changing how it ends:
- * - normal exit (the event loop drains): flush once, then the loop drains again and the app's
- *   own exit code stands;
+ * - normal exit (the event loop drains): flush once (bounded by the flush timeout), then exit
+ *   with the app's own exit code, so that nothing of ours (an exporter still retrying) outlives it;
  * - SIGTERM / SIGINT: when the app has its own listener, we only flush alongside it and the app
  *   decides; when it has none, we flush (bounded) and re-raise the signal, so the process dies
  *   of it exactly as it would have without us.
@@ -22,7 +22,12 @@ export function onProcessEnd(flush: () => Promise<void>, flushSync?: () => void)
   };
 
   process.once('beforeExit', () => {
-    void once();
+    void once().then(() => {
+      // The app's event loop had drained: whatever is still pending now is ours (an exporter
+      // retrying a Collector that is not there). It must not keep the process alive past our
+      // bounded flush; unless the app listens for beforeExit itself, end as the app would have.
+      if (process.listenerCount('beforeExit') === 0) process.exit();
+    });
   });
   if (flushSync) process.on('exit', sync);
 

@@ -17,8 +17,18 @@ import { hasGlobalTracerProvider, shutdownSdk, startSdk } from './sdk';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const PACKAGE_VERSION: string = require('../package.json').version;
 
+/**
+ * `LLM_GOVERNOR_DISABLED` set to anything but false / 0 / no / off: the preload does nothing at
+ * all, not even read the config (whose problems it would otherwise report).
+ */
+export function disabledByEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env.LLM_GOVERNOR_DISABLED?.trim().toLowerCase();
+  return !!v && !['false', '0', 'no', 'off'].includes(v);
+}
+
 function register(): void {
   if (getState()) return; // loaded twice (--require and --import): once is enough
+  if (disabledByEnv()) return;
   const loaded = loadConfig();
   setState({ loaded });
   const { config } = loaded;
@@ -38,7 +48,10 @@ function register(): void {
 
   const instrumentation = new LlmGovernorInstrumentation({ governor: config, audit });
   const startOwnSdk = config.sdk === 'on' || (config.sdk === 'auto' && !hasGlobalTracerProvider());
-  const auditExports = { delivered: (n: number) => audit.sinkDelivered('otel', n), failed: (n: number, err: unknown) => audit.sinkLost('otel', n, err) };
+  // A lost export is always counted; it is warned about only where OTLP logs were asked for (not
+  // the SDK's default of a Collector on localhost that a first try does not have).
+  const logsAskedFor = ['OTEL_LOGS_EXPORTER', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT'].some((k) => !!process.env[k]?.trim());
+  const auditExports = { delivered: (n: number) => audit.sinkDelivered('otel', n), failed: (n: number, err: unknown) => audit.sinkLost('otel', n, err, logsAskedFor) };
   const sdk = startOwnSdk ? startSdk({ instrumentations: [instrumentation], serviceName: config.service_name, auditExports }) : undefined;
   setState({ loaded, instrumentation, sdk });
   // Load the tokenizer and the price table now, at start-up, so that no call pays for them later.

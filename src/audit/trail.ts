@@ -139,9 +139,9 @@ export class AuditTrail implements AuditRecorder {
    * An export of `n` events failed after the exporter's own retries, and they are lost (an OTLP
    * logs export the Collector refused): a failed attempt, and `n` events dropped.
    */
-  sinkLost(sink: string, n: number, error: unknown): void {
+  sinkLost(sink: string, n: number, error: unknown, warn = true): void {
     this.sinkError(sink, error);
-    this.dropped('export_failed', sink, n);
+    this.dropped('export_failed', sink, n, warn);
   }
 
   /** Resolves when every event recorded so far is delivered by every sink (or failed an attempt). */
@@ -224,13 +224,13 @@ export class AuditTrail implements AuditRecorder {
     diag.warn(`llm-governor: an audit event (${kind}) failed OCSF validation at ${paths} and was dropped (counted in llm_governor_audit_dropped_total{reason="invalid"}); please report this`);
   }
 
-  private dropped(reason: DropReason, sink?: string, n = 1): void {
+  private dropped(reason: DropReason, sink?: string, n = 1, warn = true): void {
     try {
       this.stats.dropped += n;
       const attrs: Record<string, string> = { [AUDIT_ATTR.REASON]: reason, ...(sink ? { [AUDIT_ATTR.SINK]: sink } : {}) };
       if (this.instruments) this.instruments.dropped.add(n, attrs);
       else bump(this.early.dropped, JSON.stringify(attrs), n);
-      if (this.warnedDrop || reason === 'invalid' || reason === 'closed') return;
+      if (!warn || this.warnedDrop || reason === 'invalid' || reason === 'closed') return;
       this.warnedDrop = true;
       const what =
         reason === 'export_failed'
