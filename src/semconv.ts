@@ -28,6 +28,10 @@ export const ATTR = {
   USAGE_INPUT_TOKENS: 'gen_ai.usage.input_tokens',
   USAGE_OUTPUT_TOKENS: 'gen_ai.usage.output_tokens',
   USAGE_CACHE_READ_INPUT_TOKENS: 'gen_ai.usage.cache_read.input_tokens',
+  USAGE_CACHE_CREATION_INPUT_TOKENS: 'gen_ai.usage.cache_creation.input_tokens',
+  USAGE_REASONING_OUTPUT_TOKENS: 'gen_ai.usage.reasoning.output_tokens',
+  REQUEST_STREAM: 'gen_ai.request.stream',
+  RESPONSE_TIME_TO_FIRST_CHUNK: 'gen_ai.response.time_to_first_chunk',
   TOKEN_TYPE: 'gen_ai.token.type',
   CONVERSATION_ID: 'gen_ai.conversation.id',
   INPUT_MESSAGES: 'gen_ai.input.messages',
@@ -44,6 +48,7 @@ export const ATTR = {
   OPENAI_API_TYPE: 'openai.api.type',
   // Our own.
   USAGE_ESTIMATED: 'llm_governor.usage.estimated',
+  /** @deprecated since 0.2: `gen_ai.usage.reasoning.output_tokens`; still written for one release. */
   USAGE_REASONING_TOKENS: 'llm_governor.usage.reasoning_tokens',
   STREAM: 'llm_governor.stream',
   STREAM_OUTCOME: 'llm_governor.stream.outcome',
@@ -124,6 +129,7 @@ export const METRIC = {
   OPERATION_DURATION: 'gen_ai.client.operation.duration',
   TOKEN_USAGE: 'gen_ai.client.token.usage',
   TIME_TO_FIRST_CHUNK: 'gen_ai.client.operation.time_to_first_chunk',
+  TIME_PER_OUTPUT_CHUNK: 'gen_ai.client.operation.time_per_output_chunk',
 } as const;
 
 /** Our own instruments (Prometheus names: dots → `_`, counters + `_total`, no unit suffix). */
@@ -176,7 +182,7 @@ export const REJECT_REASON = {
   CONTENT: 'content',
 } as const;
 
-/** Bucket boundaries the conventions advise. */
+/** Bucket boundaries the conventions advise (the chunk timings use the duration's). */
 export const BUCKETS = {
   SECONDS: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
   TOKENS: [

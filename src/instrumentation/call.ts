@@ -291,6 +291,7 @@ export class Call {
     if (this.attribution.user) attrs[ATTR.USER] = this.attribution.user;
     if (this.attribution.feature) attrs[ATTR.FEATURE] = this.attribution.feature;
     if (this.rec.requestModel) attrs[ATTR.REQUEST_MODEL] = this.rec.requestModel;
+    if (this.op.stream) attrs[ATTR.REQUEST_STREAM] = this.rec.stream;
     this.op.requestAttributes(b, attrs);
     if (this.provider.name !== PROVIDER.OPENAI) for (const k of Object.keys(attrs)) if (k.startsWith('openai.')) delete attrs[k];
     if (this.rt.config.capture_content && this.op.inputMessages) {
@@ -714,7 +715,10 @@ export class Call {
   /** A stream chunk, in order. True when the app must not see it (our injected usage chunk). */
   chunk(value: unknown): boolean {
     const rec = this.rec;
-    if (rec.chunks++ === 0) rec.firstChunkTime = performance.now();
+    const now = performance.now();
+    if (rec.chunks++ === 0) rec.firstChunkTime = now;
+    else this.rt.metrics.chunkGap(rec, now - rec.lastChunkTime!);
+    rec.lastChunkTime = now;
     const observer = this.op.stream;
     if (!observer) return false;
     try {

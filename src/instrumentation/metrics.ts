@@ -3,11 +3,15 @@ import { ATTR, BUCKETS, GOVERNOR_METRIC, METRIC, TOKEN_TYPE } from '../semconv';
 import type { CallRecord } from './record';
 import { metricAttributes } from './span-attributes';
 
+/** Chunk gaps kept per call before they are handed to the histogram. */
+const GAP_BATCH = 1024;
+
 /** The GenAI client instruments, with the bucket boundaries the conventions advise. */
 export class GenAiMetrics {
   private readonly duration: Histogram;
   private readonly tokens: Histogram;
   private readonly firstChunk: Histogram;
+  private readonly perChunk: Histogram;
   private readonly cachedInput: Counter;
 
   constructor(meter: Meter) {
@@ -26,6 +30,11 @@ export class GenAiMetrics {
       unit: 's',
       advice: { explicitBucketBoundaries: [...BUCKETS.SECONDS] },
     });
+    this.perChunk = meter.createHistogram(METRIC.TIME_PER_OUTPUT_CHUNK, {
+      description: 'Time between consecutive chunks of a streamed response, for each chunk after the first',
+      unit: 's',
+      advice: { explicitBucketBoundaries: [...BUCKETS.SECONDS] },
+    });
     // The conventions have no token type for it: input tokens the provider served from its prompt
     // cache (billed at the cached-input price), as a counter of our own.
     this.cachedInput = meter.createCounter(GOVERNOR_METRIC.TOKENS_CACHED_INPUT, {
@@ -34,11 +43,29 @@ export class GenAiMetrics {
     });
   }
 
+  /**
+   * One chunk's distance from the one before (ms). Only kept here: a push on the hot path; the
+   * histogram is fed when the call ends (or every `GAP_BATCH` chunks of a long stream).
+   */
+  chunkGap(rec: CallRecord, ms: number): void {
+    const gaps = (rec.chunkGaps ??= []);
+    gaps.push(ms / 1000);
+    if (gaps.length >= GAP_BATCH) this.recordGaps(rec, metricAttributes(rec));
+  }
+
+  private recordGaps(rec: CallRecord, attrs: ReturnType<typeof metricAttributes>): void {
+    const gaps = rec.chunkGaps;
+    if (!gaps?.length) return;
+    for (let i = 0; i < gaps.length; i++) this.perChunk.record(gaps[i]!, attrs);
+    gaps.length = 0;
+  }
+
   record(rec: CallRecord, durationSeconds: number): void {
     const attrs = metricAttributes(rec);
     this.duration.record(durationSeconds, attrs);
     if (rec.stream && rec.firstChunkTime !== undefined) {
       this.firstChunk.record((rec.firstChunkTime - rec.startTime) / 1000, attrs);
+      this.recordGaps(rec, attrs);
     }
     if (rec.cacheHit) return; // a cached answer used no tokens
     const { inputTokens, outputTokens } = rec.usage;

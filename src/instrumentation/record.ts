@@ -49,6 +49,9 @@ export interface CallRecord {
   requestBody: Record<string, unknown>;
   startTime: number;
   firstChunkTime?: number;
+  lastChunkTime?: number;
+  /** Seconds between consecutive chunks, waiting to be recorded (gen_ai.client.operation.time_per_output_chunk). */
+  chunkGaps?: number[];
   chunks: number;
 }
 

@@ -38,13 +38,18 @@ export function endAttributes(rec: CallRecord): Attributes {
   if (u.inputTokens !== undefined) attrs[ATTR.USAGE_INPUT_TOKENS] = u.inputTokens;
   if (u.outputTokens !== undefined) attrs[ATTR.USAGE_OUTPUT_TOKENS] = u.outputTokens;
   if (u.cachedInputTokens !== undefined) attrs[ATTR.USAGE_CACHE_READ_INPUT_TOKENS] = u.cachedInputTokens;
-  if (u.reasoningTokens) attrs[ATTR.USAGE_REASONING_TOKENS] = u.reasoningTokens;
+  if (u.cacheWriteInputTokens !== undefined) attrs[ATTR.USAGE_CACHE_CREATION_INPUT_TOKENS] = u.cacheWriteInputTokens;
+  if (u.reasoningTokens !== undefined) {
+    attrs[ATTR.USAGE_REASONING_OUTPUT_TOKENS] = u.reasoningTokens;
+    attrs[ATTR.USAGE_REASONING_TOKENS] = u.reasoningTokens; // deprecated name, kept one release
+  }
   if (rec.usageEstimated) attrs[ATTR.USAGE_ESTIMATED] = true;
   if (rec.httpStatus !== undefined) attrs[ATTR.HTTP_STATUS_CODE] = rec.httpStatus;
   if (rec.errorType) attrs[ATTR.ERROR_TYPE] = rec.errorType;
   if (rec.stream) {
     attrs[ATTR.STREAM] = true;
     attrs[ATTR.STREAM_CHUNKS] = rec.chunks;
+    if (rec.firstChunkTime !== undefined) attrs[ATTR.RESPONSE_TIME_TO_FIRST_CHUNK] = (rec.firstChunkTime - rec.startTime) / 1000;
     if (rec.usageInjected) attrs[ATTR.USAGE_REQUESTED_BY_GOVERNOR] = true;
   }
   if (rec.provider === PROVIDER.OPENAI) {
