@@ -1,4 +1,5 @@
 import { diag, DiagConsoleLogger, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
+import { redact } from './redaction';
 import { INSTRUMENTATION_NAME } from './semconv';
 
 /** Distinct warnings of ours printed at most (each is printed once). */
@@ -36,7 +37,7 @@ export function ownWarningsOnce(write: (line: string) => void): DiagLogger {
       .map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : safeJson(a)))
       .join(' ')
       .replace(/^llm-governor llm-governor:/, 'llm-governor:');
-    const line = text.startsWith('llm-governor:') ? text : `llm-governor: ${text.replace(/^llm-governor\s*/, '')}`;
+    const line = redact(text.startsWith('llm-governor:') ? text : `llm-governor: ${text.replace(/^llm-governor\s*/, '')}`);
     if (printed.has(line)) return;
     if (printed.size < MAX_REMEMBERED) printed.add(line);
     try {

@@ -10,6 +10,7 @@ import { onProcessEnd } from './exit-hooks';
 import { PriceTable } from './cost/prices';
 import { warmTokenizer } from './cost/tokens';
 import { installDiagLogger } from './diag-logger';
+import { redact, rememberSecret, rememberUrlSecrets } from './redaction';
 import { LlmGovernorInstrumentation } from './instrumentation/instrumentation';
 import { getState, setState } from './runtime-state';
 import { hasGlobalTracerProvider, shutdownSdk, startSdk } from './sdk';
@@ -21,7 +22,7 @@ const PACKAGE_VERSION: string = require('../package.json').version;
  * `LLM_GOVERNOR_DISABLED` set to anything but false / 0 / no / off: the preload does nothing at
  * all, not even read the config (whose problems it would otherwise report).
  */
-export function disabledByEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+function disabledByEnv(env: NodeJS.ProcessEnv = process.env): boolean {
   const v = env.LLM_GOVERNOR_DISABLED?.trim().toLowerCase();
   return !!v && !['false', '0', 'no', 'off'].includes(v);
 }
@@ -32,6 +33,8 @@ function register(): void {
   const loaded = loadConfig();
   setState({ loaded });
   const { config } = loaded;
+  rememberUrlSecrets(config.redis_url);
+  rememberSecret(config.user_hash_salt);
   const refusing = loaded.problems.length > 0 && config.fail_closed;
   // The audit trail starts first: a configuration rejected as invalid is itself an audit event.
   const audit = config.disabled ? undefined : processAuditTrail({ ...loaded, refusing }, PACKAGE_VERSION);
@@ -41,8 +44,9 @@ function register(): void {
       audit?.flushSync();
       throw err;
     }
-    process.stderr.write(`${err.message}\n  (using the defaults for these; set LLM_GOVERNOR_FAIL_CLOSED=true to refuse to start instead)\n`);
+    process.stderr.write(`${redact(err.message)}\n  (each of these values is left out, everything else stays in force; set LLM_GOVERNOR_FAIL_CLOSED=true to refuse to start instead)\n`);
   }
+  for (const w of loaded.warnings ?? []) process.stderr.write(`llm-governor: ${redact(w)}\n`);
   if (!audit) return; // disabled
   installDiagLogger();
 

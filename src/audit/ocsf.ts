@@ -1,3 +1,4 @@
+import { redact } from '../redaction';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 
@@ -237,22 +238,9 @@ export interface AuditFacts {
 const PRODUCT_NAME = 'llm-governor';
 const INTERNAL_SERVICE = 'llm-governor';
 
-const SECRET_PATTERNS: RegExp[] = [
-  /\bBearer\s+[^\s"',;]+/gi,
-  /\b(?:sk|xai|sess)-[A-Za-z0-9_-]{6,}/g,
-  /\b(?:api[-_]?key|authorization|x-api-key)\b(\s*["']?\s*[:=]\s*["']?)[^\s"',;}]+/gi,
-];
-
-/** Cheap first look: text none of `SECRET_PATTERNS` (or a line break) could match is left as it is. */
-const SUSPECT = /bearer|(?:sk|xai|sess)-|api[-_]?key|authorization|[\r\n]/i;
-
-/** Removes anything that looks like a credential from free text and bounds its length. */
+/** Free text without credentials (see `redaction.ts`), on one line, bounded. */
 export function scrub(text: string, max = 512): string {
-  let out = text;
-  if (SUSPECT.test(out)) {
-    for (const p of SECRET_PATTERNS) out = out.replace(p, (m, sep?: string) => (typeof sep === 'string' && /key|authorization/i.test(m) ? m.slice(0, m.indexOf(sep) + sep.length) + '[REDACTED]' : '[REDACTED]'));
-    out = out.replace(/[\r\n]+/g, ' ');
-  }
+  const out = redact(text).replace(/[\r\n]+/g, ' ');
   return out.length > max ? `${out.slice(0, max - 1)}…` : out;
 }
 

@@ -1,3 +1,4 @@
+import { maskUrl } from '../redaction';
 import { loadConfig } from '../config/load';
 import { picoToUsd } from '../cost/money';
 import { RedisBudgetStore } from '../cost/stores/redis';
@@ -77,7 +78,7 @@ export async function budgetsCommand(argv: string[], write = (s: string) => proc
   const metricsUrl = i >= 0 ? argv[i + 1] : undefined;
   const { config } = loadConfig();
   if (config.redis_url && !metricsUrl) {
-    write(`budgets in ${redact(config.redis_url)}\n\n`);
+    write(`budgets in ${maskUrl(config.redis_url)}\n\n`);
     write(renderBudgets(await rowsFromRedis(config.redis_url)));
     return 0;
   }
@@ -96,7 +97,4 @@ export async function budgetsCommand(argv: string[], write = (s: string) => proc
   return 0;
 }
 
-/** A Redis URL without its password. */
-function redact(url: string): string {
-  return url.replace(/\/\/([^@/]*):[^@/]*@/, '//$1:***@');
-}
+

@@ -1,4 +1,5 @@
 import { loadConfig } from '../config/load';
+import { maskUrl, redact } from '../redaction';
 import { ENV_BINDINGS, ENV_CONFIG_FILE } from '../config/sources';
 
 /**
@@ -20,16 +21,17 @@ export function checkConfig(env: NodeJS.ProcessEnv = process.env, write = (s: st
   for (const r of rows) write(line(r));
   if (problems.length) {
     write(`\n${problems.length} problem(s); the defaults are used for these:\n`);
-    for (const p of problems) write(`  - ${p.source}: ${p.message}\n`);
+    for (const p of problems) write(`  - ${redact(`${p.source}: ${p.message}`)}\n`);
     return 1;
   }
   write('\nOK\n');
   return 0;
 }
 
-/** Secrets never reach the terminal: a Redis URL's password, the user-hash salt. */
+/** Secrets never reach the terminal: URLs' passwords and query values, the user-hash salt, tokens. */
 function redacted(key: string, value: unknown): unknown {
-  if (key === 'redis_url' && typeof value === 'string') return value.replace(/\/\/([^@/]*):[^@/]*@/, '//$1:***@');
-  if (key === 'user_hash_salt' && value) return '***';
+  if (key === 'user_hash_salt') return value ? '***' : value;
+  if (typeof value === 'string') return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? maskUrl(value) : redact(value);
+  if (value && typeof value === 'object') return JSON.parse(redact(JSON.stringify(value)));
   return value;
 }

@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { redact } from '../redaction';
 import { configSchema, type GovernorConfig } from './schema';
 import { ENV_BINDINGS, ENV_CONFIG_FILE } from './sources';
 
@@ -19,11 +21,13 @@ export interface LoadedConfig {
   /** Which source set each key that was set (for `check-config`). */
   origins: Record<string, string>;
   file?: string;
+  /** What is in force but cannot work yet on this machine (an audit folder that does not exist). */
+  warnings?: string[];
 }
 
 export class ConfigError extends Error {
   constructor(readonly problems: ConfigProblem[]) {
-    super(`llm-governor: invalid configuration:\n${problems.map((p) => `  - ${p.source}: ${p.message}`).join('\n')}`);
+    super(redact(`llm-governor: invalid configuration:\n${problems.map((p) => `  - ${p.source}: ${p.message}`).join('\n')}`));
     this.name = 'ConfigError';
   }
 }
@@ -64,34 +68,113 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
     }
   }
 
-  // Drop each invalid value (reporting it against the variable that set it) until the rest parses.
-  for (let round = 0; round < 50; round++) {
+  // Drop each invalid value, and only that value (reporting it by its full path against the
+  // source that set it), until the rest parses: one typo never takes the other settings with it.
+  const seen = new Set<string>();
+  const report = (p: ConfigProblem) => {
+    const k = `${p.source}\u0000${p.message}`;
+    if (seen.has(k)) return;
+    seen.add(k);
+    problems.push(p);
+  };
+  for (let round = 0; round < MAX_ROUNDS; round++) {
     for (const [k, v] of Object.entries(raw)) if (Array.isArray(v)) raw[k] = v.filter((x) => x !== DROPPED);
     const result = configSchema.safeParse(raw);
-    if (result.success) return { config: result.data, problems, origins, file };
+    if (result.success) return { config: result.data, problems, origins, file, warnings: environmentWarnings(result.data) };
+    // One problem per value: a second issue on a path already dropped this round says nothing new.
+    const handled: string[] = [];
     for (const issue of result.error.issues) {
-      const key = String(issue.path[0] ?? '');
-      const unknownKeys: string[] = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys : [];
-      if (unknownKeys.length) {
-        for (const k of unknownKeys) {
-          problems.push({ source: `${origins[k] ?? ENV_CONFIG_FILE}: ${k}`, message: 'is not a known setting' });
-          delete raw[k];
-        }
-        continue;
-      }
-      const where = origins[key]?.startsWith(ENV_CONFIG_FILE) ? `${origins[key]}: ${issue.path.join('.')}` : origins[key] ?? key;
-      const got = issue.path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string | number, unknown>)[k as string] : undefined), raw);
-      const shown = SECRET_KEYS.has(key) ? 'a value not shown, it may hold a secret' : JSON.stringify(got);
-      problems.push({ source: where, message: `${issue.message} (got ${shown})` });
-      // In a list (budgets), drop only the entry that is wrong; elsewhere the whole setting.
-      const list = raw[key];
-      if (Array.isArray(list) && typeof issue.path[1] === 'number') {
-        list[issue.path[1]] = DROPPED;
-        continue;
-      }
-      delete raw[key];
-      delete origins[key];
+      const at = formatPath(issue.path);
+      if (handled.some((h) => at === h || at.startsWith(`${h}.`) || at.startsWith(`${h}[`))) continue;
+      handled.push(at);
+      dropInvalid(raw, origins, issue, report);
     }
   }
-  return { config: configSchema.parse({}), problems, origins, file };
+  // Unreachable in practice (every round drops something); never the whole config.
+  const rest = configSchema.safeParse({ fail_closed: raw.fail_closed });
+  return { config: rest.success ? rest.data : configSchema.parse({}), problems, origins, file, warnings: [] };
+}
+
+const MAX_ROUNDS = 200;
+
+type Issue = { code: string; path: PropertyKey[]; message: string; keys?: string[] };
+
+/** `budgets[2].window`, `prices.gpt-4o-mini.inptu`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out ? `.${String(seg)}` : String(seg);
+  return out;
+}
+
+function sourceOf(origins: Record<string, string>, path: readonly PropertyKey[]): string {
+  const key = String(path[0] ?? '');
+  const origin = origins[key];
+  if (!origin) return formatPath(path);
+  return origin.startsWith(ENV_CONFIG_FILE) ? `${origin}: ${formatPath(path)}` : path.length > 1 ? `${origin} (${formatPath(path)})` : origin;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v = root;
+  for (const seg of path) v = v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[seg as string] : undefined;
+  return v;
+}
+
+/** Deletes the value at `path` (an object key or a list entry); false when there is none. */
+function deleteAt(root: Record<string, unknown>, path: readonly PropertyKey[]): boolean {
+  const parent = valueAt(root, path.slice(0, -1));
+  const last = path[path.length - 1]!;
+  if (!parent || typeof parent !== 'object') return false;
+  if (Array.isArray(parent) && typeof last === 'number') {
+    if (last >= parent.length) return false;
+    parent[last] = DROPPED;
+    return true;
+  }
+  if (!Object.prototype.hasOwnProperty.call(parent, last as string)) return false;
+  delete (parent as Record<PropertyKey, unknown>)[last as string];
+  return true;
+}
+
+/**
+ * Drops what one issue points at, and only that: an unknown key; a list entry as a whole (a
+ * budget with a bad field is refused, not weakened, and the others stay); else the deepest
+ * value that exists on the issue's path.
+ */
+function dropInvalid(raw: Record<string, unknown>, origins: Record<string, string>, issue: Issue, report: (p: ConfigProblem) => void): void {
+  const path = issue.path;
+  const key = String(path[0] ?? '');
+  const inList = Array.isArray(raw[key]) && typeof path[1] === 'number';
+  if (issue.code === 'unrecognized_keys' && issue.keys?.length && !inList) {
+    for (const k of issue.keys) {
+      const at = [...path, k];
+      report({ source: sourceOf(origins, at), message: path.length ? 'unknown key' : 'is not a known setting' });
+      if (!deleteAt(raw, at)) delete raw[key];
+      if (path.length === 0) delete origins[k];
+    }
+    return;
+  }
+  const got = valueAt(raw, path);
+  const shown = SECRET_KEYS.has(key) ? 'a value not shown, it may hold a secret' : got === undefined ? 'nothing' : JSON.stringify(got);
+  const list = raw[key];
+  if (inList && Array.isArray(list) && typeof path[1] === 'number') {
+    const entry = list[path[1]] as { name?: unknown } | undefined;
+    const what = key === 'budgets' ? `the budget${typeof entry?.name === 'string' ? ` "${entry.name}"` : ''} is refused; the others stay in force` : `this ${key} entry is left out`;
+    const message = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys!.length > 1 ? 's' : ''} ${issue.keys!.join(', ')}` : `${issue.message} (got ${shown})`;
+    report({ source: sourceOf(origins, path), message: `${message}; ${what}` });
+    list[path[1]] = DROPPED;
+    return;
+  }
+  report({ source: sourceOf(origins, path), message: `${issue.message} (got ${shown})` });
+  for (let depth = path.length; depth >= 1; depth--) if (deleteAt(raw, path.slice(0, depth))) return;
+  delete raw[key];
+  delete origins[key];
+}
+
+/** What the config names that the machine does not have: said at start, the setting kept. */
+function environmentWarnings(config: GovernorConfig): string[] {
+  const out: string[] = [];
+  if (config.audit_file) {
+    const dir = dirname(config.audit_file);
+    if (!existsSync(dir)) out.push(`audit_file: the folder ${dir} does not exist; audit events wait in memory (and are counted) until it does`);
+  }
+  return out;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PROVIDER } from '../semconv';
+import { backtrackingRisk } from './safe-regex';
 
 const bool = z.preprocess((v) => {
   if (typeof v !== 'string') return v;
@@ -9,14 +10,31 @@ const bool = z.preprocess((v) => {
   return v;
 }, z.boolean({ error: 'expected true or false' }));
 
+/** Plain decimal numbers only: `0x10`, `1e`, `Infinity` stay strings and fail as not a number. */
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 const num = (schema: z.ZodNumber) =>
-  z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), schema);
+  z.preprocess((v) => (typeof v === 'string' && DECIMAL.test(v.trim()) ? Number(v) : v), schema);
+
+/** A URL that parses, with one of `protocols` and a port in range (the URL parser checks it). */
+export function parsesAsUrl(value: string, protocols: readonly string[]): boolean {
+  try {
+    const u = new URL(value);
+    return protocols.includes(u.protocol) && !!u.hostname;
+  } catch {
+    return false;
+  }
+}
 
 const providerName = z.enum([PROVIDER.OPENAI, PROVIDER.AZURE, PROVIDER.XAI], {
   error: `expected one of ${PROVIDER.OPENAI}, ${PROVIDER.AZURE}, ${PROVIDER.XAI}`,
 });
 
 const WINDOW = /^(day|week|month|\d+(s|m|h|d))$/;
+/** A window: a calendar one, or a rolling duration above zero (`0m` would divide by zero). */
+const windowSchema = z
+  .string()
+  .regex(WINDOW, 'expected day, week, month or a rolling duration like 90m, 12h, 30d')
+  .refine((w) => !/^0+[smhd]$/.test(w), 'must be a positive duration');
 const GLOB = z.string().min(1, 'expected a non-empty name or glob');
 
 const budgetAction = z.union(
@@ -32,7 +50,7 @@ export const budgetSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'expected a name of letters, digits, _ . : -'),
     limit_usd: num(z.number({ error: 'expected an amount in USD' }).positive('expected an amount in USD above 0')),
-    window: z.string().regex(WINDOW, 'expected day, week, month or a rolling duration like 90m, 12h, 30d').default('day'),
+    window: windowSchema.default('day'),
     timezone: z
       .string()
       .refine((tz) => {
@@ -44,7 +62,7 @@ export const budgetSchema = z
         }
       }, 'expected an IANA time zone such as UTC or Europe/Berlin')
       .default('UTC'),
-    thresholds: z.array(z.number().gt(0, 'expected fractions of the limit, above 0').lt(1, 'expected fractions of the limit, below 1')).default([0.8]),
+    thresholds: z.array(z.number().gt(0, 'expected fractions of the limit, above 0').max(1, 'expected fractions of the limit, at most 1')).default([0.8]),
     action: budgetAction.default('block'),
     per: z.enum(['tenant', 'user', 'feature'], { error: 'expected tenant, user or feature' }).optional(),
     match: z
@@ -82,7 +100,7 @@ const target = z
     provider: providerName,
     model: z.string().min(1, 'expected a model or deployment name').optional(),
     /** Backups only: the base URL, instead of the provider's standard environment variable. */
-    base_url: z.string().regex(/^https?:\/\//, 'expected an http:// or https:// URL').optional(),
+    base_url: z.string().refine((v) => parsesAsUrl(v, ['http:', 'https:']), 'expected an http:// or https:// URL that parses').optional(),
   })
   .strict();
 
@@ -115,7 +133,10 @@ const moderationRuleSchema = z
       new RegExp(rule.pattern, rule.flags);
     } catch {
       ctx.addIssue({ code: 'custom', path: ['pattern'], message: `expected a valid regular expression (with flags "${rule.flags}")` });
+      return;
     }
+    const risk = backtrackingRisk(rule.pattern);
+    if (risk) ctx.addIssue({ code: 'custom', path: ['pattern'], message: `can backtrack catastrophically (${risk}); rewrite it without a repeated group that itself repeats` });
   });
 export type ModerationRuleConfig = z.infer<typeof moderationRuleSchema>;
 
@@ -150,7 +171,7 @@ export const configSchema = z
     /** Azure deployment name → the model it serves (used to estimate before the response says). */
     azure_deployments: z.record(z.string(), z.string()).default({}),
     /** Redis for budgets shared by many processes; in-memory (this process) when unset. */
-    redis_url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional(),
+    redis_url: z.string().refine((v) => parsesAsUrl(v, ['redis:', 'rediss:']), 'expected a redis:// or rediss:// URL that parses (host, port up to 65535)').optional(),
     /** When the budget store is unreachable: `open` lets calls through, `closed` refuses them. */
     store_failure_mode: z.enum(['open', 'closed'], { error: 'expected open or closed' }).default('open'),
     /** How long a reservation lives if its call never settles it (a process that died). */
@@ -220,13 +241,22 @@ export const configSchema = z
     /** Rotated audit files kept (`<file>.1` … `<file>.N`); 0 keeps none. */
     audit_file_max_files: num(z.number({ error: 'expected a whole number of files' }).int().min(0).max(1_000)).default(5),
     /** RFC 5424 syslog over TCP or UDP: `tcp://host:port` or `udp://host:port`. */
-    audit_syslog: z.string().regex(/^(tcp|udp):\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?\/?$/, 'expected tcp://host:port or udp://host:port').optional(),
+    audit_syslog: z
+      .string()
+      .regex(/^(tcp|udp):\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?\/?$/, 'expected tcp://host:port or udp://host:port')
+      .refine((v) => parsesAsUrl(v, ['tcp:', 'udp:']), 'expected a port up to 65535')
+      .optional(),
     /** Audit events waiting at most, per queue, before new ones are dropped (and counted). */
     audit_queue_size: num(z.number({ error: 'expected a whole number of events' }).int().min(100, 'expected at least 100 events').max(10_000_000, 'expected at most 10 000 000 events')).default(100_000),
     /** Shutdown: how long to wait for exporters to flush on exit, in milliseconds. */
     flush_timeout_ms: num(z.number({ error: 'expected a number of milliseconds' }).int().min(0).max(60_000)).default(2_000),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.alert_threshold_usd !== undefined && c.daily_budget_usd !== undefined && c.alert_threshold_usd > c.daily_budget_usd) {
+      ctx.addIssue({ code: 'custom', path: ['alert_threshold_usd'], message: `expected at most the daily budget ($${c.daily_budget_usd})` });
+    }
+  });
 
 export type GovernorConfig = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

@@ -1,4 +1,5 @@
 import type { Call } from './call';
+import { holdWhileAlive } from './holders';
 import { observeStream } from './stream';
 
 type ParseFn = (...args: unknown[]) => unknown;
@@ -11,15 +12,8 @@ interface SdkApiPromise {
   withResponse?: () => Promise<unknown>;
 }
 
-/** Collected APIPromises and Streams whose call never saw a result (the app used `asResponse()` and
- * never parsed, or never read a stream): the call ends as `unread` when they are garbage. */
-const unreadRegistry = new FinalizationRegistry<Call>((call) => call.releaseHolder());
-
-/** A call ends as unread only when every object the app could still read it through is gone. */
-function track(holder: object, call: Call): void {
-  call.addHolder();
-  unreadRegistry.register(holder, call);
-}
+/** APIPromises and Streams whose call never saw a result end as `unread` when they are garbage. */
+const track = holdWhileAlive;
 
 /**
  * Observes the SDK's own `APIPromise` without ever calling `.then` on it (that would trigger its
@@ -66,7 +60,20 @@ function observeRaw(p: SdkApiPromise, call: Call): void {
   p.asResponse = function (this: unknown, ...args: unknown[]) {
     const raw = (asResponse as (...a: unknown[]) => Promise<unknown>).apply(this, args);
     if (parsing) return raw;
-    return raw.then((response) => call.tookRaw(response));
+    // The app now holds the answer to come, not this APIPromise (which it may drop at once): the
+    // call is not unread while the answer is on its way, and then as long as the response lives.
+    call.addHolder();
+    return raw.then(
+      (response) => {
+        const out = call.tookRaw(response); // a raw body being read holds the call itself
+        call.releaseHolder();
+        return out;
+      },
+      (err: unknown) => {
+        call.releaseHolder();
+        throw err;
+      },
+    );
   };
 }
 

@@ -19,6 +19,7 @@ import type { ProviderInfo } from '../providers/detect';
 import { ATTR, EVENT, EVENT_ATTR, PROVIDER, REJECT_REASON } from '../semconv';
 import type { GenAiMetrics } from './metrics';
 import type { Body, Operation } from './operations';
+import { redact, rememberRequestCredentials } from '../redaction';
 import { observeRawAnswer } from './raw-answer';
 import { newRecord, type CallRecord } from './record';
 import { backupOptions, buildAttempt, sendAttempt, type BuiltRequest } from './sdk-request';
@@ -486,6 +487,7 @@ export class Call {
    */
   private async attempt(target: Target, built: BuiltRequest, req: SendRequest, ticket: BreakerTicket | undefined): Promise<Attempt> {
     this.attemptStarted(target);
+    safely(() => rememberRequestCredentials(built.init.headers)); // an echo of them is redacted
     const started = performance.now();
     const controller = new AbortController();
     const forward = () => controller.abort();
@@ -895,20 +897,12 @@ export function errorType(error: unknown): string {
 
 /**
  * The exception recorded on the span: class and message only. SDK error messages hold the
- * response body, never the request's headers, but we still drop anything that looks like a key.
+ * response body, which an upstream may fill with an echo of our credentials: redacted.
  */
 function sanitizedException(error: unknown): { name: string; message: string } {
   const name = errorType(error);
   const raw = error instanceof Error ? error.message : String(error);
-  return { name, message: redactSecrets(raw).slice(0, 1000) };
-}
-
-const SECRET_PATTERNS = [/sk-[A-Za-z0-9_-]{8,}/g, /xai-[A-Za-z0-9_-]{8,}/g, /Bearer\s+[A-Za-z0-9._~+/=-]+/gi];
-
-export function redactSecrets(text: string): string {
-  let out = text;
-  for (const re of SECRET_PATTERNS) out = out.replace(re, '[REDACTED]');
-  return out;
+  return { name, message: redact(raw).slice(0, 1000) };
 }
 
 /** A JSON body we may copy and change (not a multipart or binary one). */

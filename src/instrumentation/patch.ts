@@ -7,6 +7,7 @@ import { governorError, isGovernorErrorCode } from '../errors';
 import type { ClientClasses } from '../guards/fallback';
 import { Call, callIn, type Runtime, type SendRequest } from './call';
 import { operationForPath } from './operations';
+import { rememberSecret } from '../redaction';
 import { isOwnedAttempt } from './sdk-request';
 import { GOVERNOR_HEADER, headerValue } from './wire';
 
@@ -67,6 +68,7 @@ export function patchClientMethods(
   const providerOf = (client: ClientLike): ProviderInfo => {
     let info = providers.get(client);
     if (!info) {
+      rememberSecret((client as { apiKey?: unknown }).apiKey);
       info = detectProvider({
         baseURL: String(client.baseURL ?? ''),
         isAzureClient: (AzureOpenAI && client instanceof AzureOpenAI) || client?.constructor?.name === 'AzureOpenAI',

@@ -14,6 +14,7 @@
  * A body the app never reads ends the call when the response is garbage (`api-promise.ts`).
  */
 import { Transform } from 'node:stream';
+import { holdWhileAlive } from './holders';
 import { SseEvents } from './sse-events';
 import { delegateBody, isReadWhole } from './wire';
 
@@ -26,6 +27,8 @@ export interface RawAnswerCall {
   /** One parsed event; true when the app must not see it. */
   chunk(value: unknown): boolean;
   streamEnded(outcome: 'completed' | 'broken' | 'error', error?: unknown): void;
+  addHolder(): void;
+  releaseHolder(): void;
 }
 
 interface BodyHooks {
@@ -61,6 +64,9 @@ export function observeRawAnswer<R>(response: R, call: RawAnswerCall): R {
     call.succeeded(undefined);
     return response;
   }
+  // The observed body is what the app reads through (its reader holds it while reading); when it
+  // is garbage unread, the call ends as unread.
+  holdWhileAlive(observed, call);
   return delegateBody(res, observed) as unknown as R;
 }
 

@@ -122,7 +122,62 @@ async function fullRun(capture: boolean): Promise<FullRun> {
   };
 }
 
+/** Every credential the echo app holds; the echoing upstream sends each back. */
+const ECHOED = [
+  'corp-opaque-key-A1B2C3D4E5',
+  'gw-query-secret-778899',
+  '0123456789abcdef0123456789abcdef',
+  'eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJjb2duaXRpdmVzZXJ2aWNlcyIsIm9pZCI6IjEyMyJ9.QWxsIHlvdXIgYmFzZSBhcmUgYmVsb25nIHRvIHVz',
+];
+
+/** An upstream that echoes every credential it receives, in its error bodies and headers. */
+async function startEchoUpstream() {
+  const { createServer: createHttp } = await import('node:http');
+  let n = 0;
+  const server = createHttp((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const echo = `${req.method} ${req.url} authorization=${req.headers.authorization ?? ''} api-key=${req.headers['api-key'] ?? ''} token ${req.headers['x-gateway-token'] ?? ''} raw ${String(req.headers.authorization ?? req.headers['api-key'] ?? '').replace(/^Bearer /, '')}`;
+      const status = [401, 400, 500][n++ % 3]!;
+      res.writeHead(status, { 'content-type': 'application/json', 'x-echo-auth': String(req.headers.authorization ?? req.headers['api-key'] ?? ''), 'www-authenticate': `Bearer error="invalid_token", token="${req.headers.authorization ?? ''}"` });
+      res.end(JSON.stringify({ error: { message: `Access denied: ${echo}`, type: 'invalid_request_error', code: 'invalid_api_key' } }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
 describe('secret scan over everything the package emits', () => {
+  it('an upstream that echoes every credential back: none reaches spans, logs, audit events or output', async () => {
+    const echo = await startEchoUpstream();
+    const dir = mkdtempSync(join(tmpdir(), 'llm-governor-echo-'));
+    const auditFile = join(dir, 'audit.jsonl');
+    try {
+      const r = await runObserved({
+        script: resolve(REPO, 'test/fixtures/echo-credentials-app.cjs'),
+        env: { ECHO_URL: echo.url, LLM_GOVERNOR_AUDIT_FILE: auditFile, LLM_GOVERNOR_BREAKER_ENABLED: 'false' },
+      });
+      expect(r.code, r.stderr).toBe(0);
+      const seen = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      expect(seen.filter((x: string) => x !== 'ok')).toHaveLength(6);
+      // The spans did get the upstream's messages (redacted), so the scan had something to scan.
+      const exceptions = r.spans.flatMap((s) => s.events.filter((e) => e.name === 'exception'));
+      expect(exceptions.length).toBeGreaterThanOrEqual(6);
+      expect(JSON.stringify(exceptions)).toContain('Access denied');
+      const outputs = {
+        'OTLP traces': r.otlpRaw.filter((t) => t.includes('"resourceSpans"')).join('\n'),
+        'OTLP logs': r.otlpRaw.filter((t) => t.includes('"resourceLogs"')).join('\n'),
+        'audit file': readFileSync(auditFile, 'utf8'),
+        'prometheus scrape': r.scrape,
+        stderr: r.stderr,
+      };
+      const findings = scan(outputs, ECHOED);
+      expect(findings, JSON.stringify(findings.slice(0, 5), null, 1)).toEqual([]);
+    } finally {
+      await echo.close();
+    }
+  }, 60_000);
+
   it('a full run without content capture: no key, no authorization header, no prompt text, anywhere', async () => {
     const { outputs } = await fullRun(false);
     // The scan must have had something to scan in each place.

@@ -62,6 +62,7 @@ describe('every way of taking an answer ends the call once, with real usage, whi
         const run = await runApp({
           script: app,
           preload: 'require',
+          nodeArgs: ['--expose-gc'],
           env: {
             SIM_URL: sim.url,
             ROW: r.row,
