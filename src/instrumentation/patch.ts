@@ -81,10 +81,16 @@ export function patchClientMethods(
   };
 
   proto.post = function post(this: ClientLike, path: string, opts: unknown) {
-    const rt = getRuntime();
+    let rt: Runtime | undefined;
+    try {
+      rt = getRuntime();
+    } catch (err) {
+      // Telemetry that cannot start never breaks the app's call: it goes out uninstrumented.
+      diag.error('llm-governor: could not set up the call path; sending uninstrumented', err);
+    }
     const op = rt && operationForPath(path);
     const parent = context.active();
-    if (!op || isTracingSuppressed(parent)) return originalPost.call(this, path, opts);
+    if (!rt || !op || isTracingSuppressed(parent)) return originalPost.call(this, path, opts);
     let call: Call;
     try {
       call = new Call(rt, op, providerOf(this), syncBody(opts), parent, this, path, classes ?? classesOf(this));
