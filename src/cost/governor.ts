@@ -1,3 +1,4 @@
+import { choicesOf, mediaParts, worstInputTokens } from './worst-input';
 import { diag, type Meter } from '@opentelemetry/api';
 import { hashUser, type Attribution } from '../attribution';
 import { NO_AUDIT, type AuditRecorder } from '../audit/trail';
@@ -112,18 +113,21 @@ export class Governor {
 
   /** The worst-case cost of a call, as a value the engine can re-price after a downgrade or a cap. */
   estimate(call: PendingCall): CallEstimate {
-    const { price } = this.priceFor(call.provider, this.pricingModel(call.provider, call.model));
-    const inputTokens = estimateInputTokens(call.op, call.body);
+    const model = this.pricingModel(call.provider, call.model);
+    const { price } = this.priceFor(call.provider, model);
+    // An upper bound on what the provider can count: text with a margin, media at their worst.
+    const inputTokens = worstInputTokens(estimateInputTokens(call.op, call.body), mediaParts(call.body), model, price.maxInputTokens);
+    const choices = call.op.name === 'chat' || call.op.name === 'text_completion' ? choicesOf(call.body) : 1;
     const facts: CallFacts = { provider: call.provider, model: call.model, operation: call.op.name, ...call.attribution };
     const maxOut = call.op.maxOutput?.read(call.body);
     const images = imageRequest(call.op, call.body);
     const characters = call.op.name === 'text_to_speech' ? String(call.body.input ?? '').length : undefined;
     const audioSeconds = typeof call.body._file_bytes === 'number' ? call.body._file_bytes / 4000 : undefined;
     const tier = typeof call.body.service_tier === 'string' ? call.body.service_tier : undefined;
-    const amount = worstCaseCost(price, { operation: call.op.name, inputTokens, maxOutputTokens: maxOut, images, characters, audioSeconds, serviceTier: tier });
+    const amount = worstCaseCost(price, { operation: call.op.name, inputTokens, maxOutputTokens: maxOut, choices, images, characters, audioSeconds, serviceTier: tier });
     const estimate: CallEstimate = { facts, amount };
     if (call.op.maxOutput) {
-      estimate.maxOutputWithin = (budget) => maxOutputTokensWithin(price, budget, inputTokens, tier);
+      estimate.maxOutputWithin = (budget) => maxOutputTokensWithin(price, budget, inputTokens, tier, choices);
       estimate.withMaxOutput = (tokens) => this.estimate({ ...call, body: call.op.maxOutput!.write(call.body, tokens) });
     }
     estimate.withModel = (model) => this.estimate({ ...call, model, body: { ...call.body, model } });

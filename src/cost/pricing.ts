@@ -58,6 +58,8 @@ export interface WorstCaseInput {
   operation: OperationName;
   inputTokens: number;
   maxOutputTokens?: number;
+  /** Answers asked for (`n`): each may use every output token. Default 1. */
+  choices?: number;
   images?: { count: number; size?: string; quality?: string };
   characters?: number;
   audioSeconds?: number;
@@ -179,22 +181,25 @@ export function worstCaseCost(price: ModelPrice, w: WorstCaseInput): Pico {
     total += count(w.images?.count ?? 1) * (imageUnitPrice(price, w.images?.size, w.images?.quality, true) ?? 0);
   } else {
     const maxOut = count(w.maxOutputTokens ?? price.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS);
-    total += maxOut * worstOutputRate(price, r, w.operation);
+    total += maxOut * Math.max(1, count(w.choices ?? 1)) * worstOutputRate(price, r, w.operation);
   }
   if (w.audioSeconds !== undefined && w.audioSeconds > 0) total += Math.max(1, Math.round(w.audioSeconds)) * (price.perSecond ?? 0);
   total += count(w.characters) * (price.perCharacter ?? 0);
   return total;
 }
 
-/** The largest output token count whose worst case (chat-style) fits `budget`; 0 if the input alone does not. */
-export function maxOutputTokensWithin(price: ModelPrice, budget: Pico, inputTokens: number, serviceTier?: string): number {
+/**
+ * The largest output token count (per answer, of `choices`) whose worst case (chat-style) fits
+ * `budget`; 0 if the input alone does not.
+ */
+export function maxOutputTokensWithin(price: ModelPrice, budget: Pico, inputTokens: number, serviceTier?: string, choices = 1): number {
   const r = effectiveRates(price, count(inputTokens), serviceTier);
   const inputCost = count(inputTokens) * (r.input ?? 0);
   if (inputCost > budget) return 0;
   const cap = price.maxOutputTokens ?? Number.MAX_SAFE_INTEGER;
   const rate = worstOutputRate(price, r, OPERATION.CHAT);
   if (rate <= 0) return cap;
-  return Math.min(cap, Math.floor((budget - inputCost) / rate));
+  return Math.min(cap, Math.floor((budget - inputCost) / (rate * Math.max(1, Math.round(choices)))));
 }
 
 function worstOutputRate(price: ModelPrice, r: TierPrice, operation: OperationName): Pico {

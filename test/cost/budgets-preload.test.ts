@@ -231,7 +231,7 @@ describe('budget actions through the environment and the config file', () => {
   it('names a bad budget in the config file and keeps the good ones', async () => {
     const r = await run({ CALLS: '1', LLM_GOVERNOR_CONFIG: configFile(`budgets:\n  - name: good\n    limit_usd: 10\n  - name: bad\n    limit_usd: 5\n    window: fortnight\n`) });
     expect(r.summary.ok).toBe(1);
-    expect(r.stderr).toMatch(/budgets\.1\.window: expected day, week, month or a rolling duration/);
+    expect(r.stderr).toMatch(/budgets\[1\]\.window: expected day, week, month or a rolling duration/);
     expect(metric(r.samples, 'llm_governor_budget_limit', { llm_governor_budget: 'good' })).toBe(10);
     expect(r.samples.some((s) => s.labels.llm_governor_budget === 'bad')).toBe(false);
   });
