@@ -22,7 +22,11 @@ export interface Admission {
   maxOutputTokens?: number;
   /** Actions taken, e.g. `daily:cap_tokens`, `gpt4o-monthly:downgrade`, `team:alert_only`. */
   actions: string[];
-  /** The budget store could not be reached and the config fails open: nothing is reserved. */
+  /**
+   * The budget store could not be reached and the config fails open: nothing is held, but the
+   * reservation's keys are kept, so that the call's cost is still recorded at settle (when the
+   * store is back, if it is not yet).
+   */
   storeUnavailable?: boolean;
 }
 
@@ -55,6 +59,10 @@ export function overLimit(spent: Pico, actual: Pico, limit: Pico): boolean {
   return spent > limit || spent - actual >= limit;
 }
 
+/** Settlements kept for a store that is down, at most (beyond, the oldest record is the store's TTL). */
+const MAX_PENDING = 100_000;
+const PENDING_RETRY_MS = 1_000;
+
 /** The smallest reply worth sending when capping output tokens. */
 export const MIN_CAPPED_OUTPUT_TOKENS = 16;
 
@@ -67,6 +75,9 @@ export const MIN_CAPPED_OUTPUT_TOKENS = 16;
  */
 export class BudgetEngine {
   private readonly pending = new Map<string, { reservationId: string; actual: Pico; keys: BudgetKey[] }>();
+  /** Reservations of calls still running, with when each lease ends; renewed while they run. */
+  private readonly leases = new Map<string, { reservation: Reservation; expiresAtMs: number }>();
+  private leaseTimer?: NodeJS.Timeout;
 
   constructor(
     readonly defs: readonly BudgetDefinition[],
@@ -97,14 +108,19 @@ export class BudgetEngine {
       const parts = defs.map((d) => budgetKey(d, current.facts, now));
       const reservation: Reservation = { id: randomUUID(), amount: current.amount, keys: parts.map((p) => p.key), defs, values: parts.map((p) => p.value) };
       let result;
+      const expiresAtMs = now + this.opts.reservationTtlMs;
       try {
-        result = await this.store.reserve({ reservationId: reservation.id, amount: reservation.amount, keys: reservation.keys, nowMs: now, expiresAtMs: now + this.opts.reservationTtlMs });
+        result = await this.store.reserve({ reservationId: reservation.id, amount: reservation.amount, keys: reservation.keys, nowMs: now, expiresAtMs });
       } catch (err) {
         this.opts.events.storeError('reserve', err);
         if (this.opts.failureMode === 'closed') {
+          // The reservation may have landed before the timeout: release it, as soon as the store answers.
+          this.settleJob({ reservationId: reservation.id, actual: 0, keys: reservation.keys });
           throw governorError(client, 'budget_unavailable', 503, `llm-governor: the budget store is unavailable and the configuration fails closed (${(err as Error)?.message ?? err})`, {});
         }
-        return { model, maxOutputTokens, actions, storeUnavailable: true };
+        // Sent without a hold; its cost is recorded at settle, under the same id (which also
+        // releases the reservation if it did land).
+        return { reservation, model, maxOutputTokens, actions, storeUnavailable: true };
       }
       this.opts.events.states(defs, reservation.values, reservation.keys, result.states);
       if (result.ok) {
@@ -114,6 +130,7 @@ export class BudgetEngine {
         defs.forEach((d, i) => {
           if (d.action === 'alert_only' && result.states[i].spent >= d.limit) actions.push(`${d.name}:alert_only`);
         });
+        this.lease(reservation, expiresAtMs);
         return { reservation, model, maxOutputTokens, actions };
       }
 
@@ -151,25 +168,107 @@ export class BudgetEngine {
   settle(admission: Admission | undefined, actual: Pico): void {
     const r = admission?.reservation;
     if (!r) return;
-    const job = { reservationId: r.id, actual: Math.max(0, Math.round(actual)), keys: r.keys };
-    this.store.settle({ ...job, nowMs: this.opts.now() }).then(
-      (states) => this.afterSettle(r, states, job.actual),
+    this.leases.delete(r.id);
+    this.settleJob({ reservationId: r.id, actual: Math.max(0, Math.round(actual)), keys: r.keys }, r);
+  }
+
+  private settleJob(job: { reservationId: string; actual: Pico; keys: BudgetKey[] }, r?: Reservation): void {
+    const done = this.store.settle({ ...job, nowMs: this.opts.now() }).then(
+      (states) => {
+        if (r) this.afterSettle(r, states, job.actual);
+      },
       (err) => {
         this.opts.events.storeError('settle', err);
-        if (this.pending.size < 10_000) this.pending.set(r.id, job);
+        this.keepPending(job);
       },
     );
+    this.inflight.add(done);
+    void done.finally(() => this.inflight.delete(done));
+  }
+
+  /** Settlements on their way to the store. */
+  private readonly inflight = new Set<Promise<void>>();
+  private pendingTimer?: NodeJS.Timeout;
+
+  /** A settlement the store could not take: kept, and tried again every second until it lands. */
+  private keepPending(job: { reservationId: string; actual: Pico; keys: BudgetKey[] }): void {
+    if (this.pending.size < MAX_PENDING) this.pending.set(job.reservationId, job);
+    if (this.pendingTimer) return;
+    this.pendingTimer = setInterval(() => {
+      if (this.pending.size === 0) {
+        clearInterval(this.pendingTimer);
+        this.pendingTimer = undefined;
+        return;
+      }
+      this.retryPending();
+    }, PENDING_RETRY_MS);
+    this.pendingTimer.unref();
+  }
+
+  /**
+   * Before the process ends: every settlement still on its way, and every one kept while the
+   * store was down, given one more chance to land, for at most `timeoutMs`.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.stop();
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && (this.inflight.size > 0 || this.pending.size > 0)) {
+      if (this.pending.size > 0 && this.inflight.size === 0) this.retryPending();
+      await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, Math.max(1, Math.min(250, deadline - Date.now())))) ]);
+    }
+  }
+
+  /**
+   * A call's reservation lives as long as the call: its lease is renewed while it runs (one
+   * timer for all calls, one store round trip per call per half TTL), so a call longer than the
+   * TTL keeps its hold; a process that dies stops renewing, and its holds expire at their TTL.
+   */
+  private lease(reservation: Reservation, expiresAtMs: number): void {
+    this.leases.set(reservation.id, { reservation, expiresAtMs });
+    if (this.leaseTimer) return;
+    const every = Math.max(250, Math.floor(this.opts.reservationTtlMs / 4));
+    this.leaseTimer = setInterval(() => this.renewLeases(), every);
+    this.leaseTimer.unref();
+  }
+
+  private renewLeases(): void {
+    if (this.leases.size === 0) {
+      clearInterval(this.leaseTimer);
+      this.leaseTimer = undefined;
+      return;
+    }
+    const now = this.opts.now();
+    const ttl = this.opts.reservationTtlMs;
+    for (const lease of this.leases.values()) {
+      if (lease.expiresAtMs - now > ttl / 2) continue;
+      const expiresAtMs = now + ttl;
+      this.store.renew({ reservationId: lease.reservation.id, keys: lease.reservation.keys, nowMs: now, expiresAtMs }).then(
+        () => {
+          lease.expiresAtMs = expiresAtMs;
+        },
+        (err) => this.opts.events.storeError('renew', err),
+      );
+    }
+  }
+
+  /** Stops renewing (shutdown). */
+  stop(): void {
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    if (this.pendingTimer) clearInterval(this.pendingTimer);
+    this.leaseTimer = undefined;
+    this.pendingTimer = undefined;
+  }
+
+  /** Calls holding a lease now. */
+  get leased(): number {
+    return this.leases.size;
   }
 
   /** Settles what could not be settled while the store was down (called when it recovers). */
   retryPending(): void {
-    for (const [id, job] of this.pending) {
-      this.pending.delete(id);
-      this.store.settle({ ...job, nowMs: this.opts.now() }).catch((err) => {
-        this.opts.events.storeError('settle', err);
-        this.pending.set(id, job);
-      });
-    }
+    const jobs = [...this.pending.values()];
+    this.pending.clear();
+    for (const job of jobs) this.settleJob(job);
   }
 
   get pendingSettlements(): number {

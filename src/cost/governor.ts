@@ -218,6 +218,7 @@ export class Governor {
 
   async shutdown(): Promise<void> {
     if (this.refreshTimer) clearInterval(this.refreshTimer);
+    await this.engine?.drain(this.config.flush_timeout_ms);
     await this.store?.close().catch(() => undefined);
   }
 }

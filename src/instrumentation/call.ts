@@ -218,7 +218,7 @@ export class Call {
     }
     if (admission.maxOutputTokens !== undefined && this.op.maxOutput) out = this.op.maxOutput.write(out, admission.maxOutputTokens);
     if (admission.actions.length) this.span.setAttribute(ATTR.BUDGET_ACTIONS, admission.actions);
-    if (admission.reservation) this.span.setAttribute(ATTR.BUDGET_RESERVED_USD, picoToUsd(admission.reservation.amount));
+    if (admission.reservation && !admission.storeUnavailable) this.span.setAttribute(ATTR.BUDGET_RESERVED_USD, picoToUsd(admission.reservation.amount));
     if (admission.storeUnavailable) this.span.setAttribute(ATTR.BUDGET_STORE_UNAVAILABLE, true);
     return out;
   }

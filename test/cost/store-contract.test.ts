@@ -219,6 +219,26 @@ describe.each(factories)('%s store: the BudgetStore contract', (kind, make) => {
     expect(await s.states([key(today)], later)).toEqual([{ spent: 100, reserved: 0 }]);
   });
 
+  it('renew: a held reservation lives past its first expiry; a settled or expired one is never brought back', async () => {
+    const s = open();
+    const key = day('renew|2026-11-23', 1_000);
+    await s.reserve({ reservationId: 'long', amount: 400, keys: [key], nowMs: T0, expiresAtMs: T0 + 5_000 });
+    await s.renew({ reservationId: 'long', keys: [key], nowMs: T0 + 4_000, expiresAtMs: T0 + 9_000 });
+    // Past the first expiry, still held: a second call cannot take its room.
+    expect(await s.states([key], T0 + 7_000)).toEqual([{ spent: 0, reserved: 400 }]);
+    expect((await s.reserve({ reservationId: 'other', amount: 700, keys: [key], nowMs: T0 + 7_000, expiresAtMs: T0 + 12_000 })).ok).toBe(false);
+    // Past the renewed expiry: gone.
+    expect(await s.states([key], T0 + 9_500)).toEqual([{ spent: 0, reserved: 0 }]);
+    // A settled reservation is not renewed back into existence.
+    await s.reserve({ reservationId: 'done', amount: 300, keys: [key], nowMs: T0 + 10_000, expiresAtMs: T0 + 15_000 });
+    await s.settle({ reservationId: 'done', actual: 100, keys: [key], nowMs: T0 + 10_001 });
+    await s.renew({ reservationId: 'done', keys: [key], nowMs: T0 + 10_002, expiresAtMs: T0 + 60_000 });
+    expect(await s.states([key], T0 + 10_003)).toEqual([{ spent: 100, reserved: 0 }]);
+    // Nor an expired one.
+    await s.renew({ reservationId: 'long', keys: [key], nowMs: T0 + 10_004, expiresAtMs: T0 + 60_000 });
+    expect(await s.states([key], T0 + 10_005)).toEqual([{ spent: 100, reserved: 0 }]);
+  });
+
   it('markOnce: true the first time per (key, mark) within the window', async () => {
     const s = open();
     const today = day('daily|2026-11-23', 100);

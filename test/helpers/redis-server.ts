@@ -12,6 +12,8 @@ export interface RedisTestServer {
   stop(): Promise<void>;
   /** SIGKILL, without waiting. */
   kill(): void;
+  /** Freezes the server (SIGSTOP) for `ms`, keeping its data: unreachable, then back as it was. */
+  pause(ms: number): Promise<void>;
   /** Starts the server again on the same port (after kill() or stop()), waits until it answers PING. */
   restart(): Promise<void>;
 }
@@ -103,6 +105,11 @@ export async function startRedis(): Promise<RedisTestServer> {
     port,
     kill() {
       child?.kill('SIGKILL');
+    },
+    async pause(ms: number) {
+      child?.kill('SIGSTOP');
+      await new Promise((r) => setTimeout(r, ms));
+      child?.kill('SIGCONT');
     },
     async restart() {
       if (child) {

@@ -216,3 +216,25 @@ for i = 1, n do
 end
 return out
 `;
+
+/**
+ * KEYS: b, r, z, k per budget key. ARGV: reservationId, expiresAt, now.
+ * Moves the expiry of a reservation still held on a key (not settled: 's'); touches nothing else.
+ */
+export const RENEW_LUA = `
+local resId, expS, nowS = ARGV[1], ARGV[2], ARGV[3]
+local keep = tonumber(expS) - tonumber(nowS) + 60000
+for i = 1, #KEYS / 4 do
+  local b, r, z, k = KEYS[4 * i - 3], KEYS[4 * i - 2], KEYS[4 * i - 1], KEYS[4 * i]
+  local held = redis.call('HGET', r, resId)
+  if held and held ~= 's' then
+    redis.call('ZADD', z, 'XX', expS, resId)
+    -- The budget's keys outlive the lease they hold.
+    for _, key in ipairs({b, r, z, k}) do
+      local ttl = redis.call('PTTL', key)
+      if ttl >= 0 and ttl < keep then redis.call('PEXPIRE', key, keep) end
+    end
+  end
+end
+return 1
+`;

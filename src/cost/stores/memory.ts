@@ -121,6 +121,21 @@ export class MemoryBudgetStore implements BudgetStore {
     });
   }
 
+  renew(req: { reservationId: string; keys: BudgetKey[]; nowMs: number; expiresAtMs: number }): Promise<void> {
+    return this.run(() => {
+      assertId('reservationId', req.reservationId);
+      assertTime('expiresAtMs', req.expiresAtMs);
+      assertKeys(req.keys);
+      for (const key of req.keys) {
+        const entry = this.peek(key.id, req.nowMs);
+        const held = entry?.reservations.get(req.reservationId);
+        if (!entry || !held || held.expiresAtMs < req.nowMs) continue;
+        held.expiresAtMs = Math.max(held.expiresAtMs, req.expiresAtMs);
+        if (key.rolling) this.extend(entry, held.expiresAtMs + rollingMarginMs(key.rolling.bucketMs));
+      }
+    });
+  }
+
   states(keys: BudgetKey[], nowMs: number): Promise<BudgetState[]> {
     return this.run(() => {
       assertTime('nowMs', nowMs);

@@ -10,7 +10,7 @@ import {
   bucketEndMs,
   rollingMarginMs,
 } from './common';
-import { LIST_LUA, MARK_ONCE_LUA, RESERVE_LUA, SETTLE_LUA, STATES_LUA } from './lua';
+import { LIST_LUA, MARK_ONCE_LUA, RENEW_LUA, RESERVE_LUA, SETTLE_LUA, STATES_LUA } from './lua';
 import { BudgetStoreUnavailableError } from './types';
 import type { BudgetKey, BudgetListEntry, BudgetState, BudgetStore, ReserveResult } from './types';
 import { connectionAttemptSettled, holdEventLoop } from '../../util/redis-socket';
@@ -28,7 +28,7 @@ export interface RedisBudgetStoreOptions {
 
 type AvailabilityListener = (available: boolean, error?: Error) => void;
 
-type ScriptName = 'lgReserve' | 'lgSettle' | 'lgStates' | 'lgMarkOnce' | 'lgList';
+type ScriptName = 'lgReserve' | 'lgSettle' | 'lgRenew' | 'lgStates' | 'lgMarkOnce' | 'lgList';
 type ScriptCommand = (numKeys: number, ...args: string[]) => Promise<unknown>;
 
 /** Redis replies that mean "not available right now" rather than "bad request". */
@@ -72,6 +72,7 @@ export class RedisBudgetStore implements BudgetStore {
     const scripts: Record<ScriptName, string> = {
       lgReserve: RESERVE_LUA,
       lgSettle: SETTLE_LUA,
+      lgRenew: RENEW_LUA,
       lgStates: STATES_LUA,
       lgMarkOnce: MARK_ONCE_LUA,
       lgList: LIST_LUA,
@@ -125,6 +126,14 @@ export class RedisBudgetStore implements BudgetStore {
     const reply = (await this.run('lgReserve', this.keyNames(req.keys), args)) as number[];
     const states = toStates(reply.slice(2), req.keys.length);
     return reply[0] === 1 ? { ok: true, states } : { ok: false, failed: Number(reply[1]), states };
+  }
+
+  async renew(req: { reservationId: string; keys: BudgetKey[]; nowMs: number; expiresAtMs: number }): Promise<void> {
+    assertId('reservationId', req.reservationId);
+    assertTime('expiresAtMs', req.expiresAtMs);
+    assertKeys(req.keys);
+    if (req.keys.length === 0) return;
+    await this.run('lgRenew', this.keyNames(req.keys), [req.reservationId, String(req.expiresAtMs), String(req.nowMs)]);
   }
 
   async settle(req: { reservationId: string; actual: Pico; keys: BudgetKey[]; nowMs: number }): Promise<BudgetState[]> {

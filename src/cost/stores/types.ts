@@ -52,6 +52,12 @@ export interface BudgetStore {
    * for Redis. Returns the states after.
    */
   settle(req: { reservationId: string; actual: Pico; keys: BudgetKey[]; nowMs: number }): Promise<BudgetState[]>;
+  /**
+   * Extends a reservation still held (not settled, not expired) to `expiresAtMs` on every key: the
+   * lease of a call that is still running. A reservation no longer held is left alone (never
+   * brought back). ONE round trip for Redis.
+   */
+  renew(req: { reservationId: string; keys: BudgetKey[]; nowMs: number; expiresAtMs: number }): Promise<void>;
   /** Current states (expired reservations purged). */
   states(keys: BudgetKey[], nowMs: number): Promise<BudgetState[]>;
   /**
