@@ -48,6 +48,8 @@ export const ATTR = {
   OPENAI_API_TYPE: 'openai.api.type',
   // Our own.
   USAGE_ESTIMATED: 'llm_governor.usage.estimated',
+  /** Usage the provider reported that cannot be true (`negative`, `not_integer`, `above_context`). */
+  USAGE_SUSPICIOUS: 'llm_governor.usage.suspicious',
   /** @deprecated since 0.2: `gen_ai.usage.reasoning.output_tokens`; still written for one release. */
   USAGE_REASONING_TOKENS: 'llm_governor.usage.reasoning_tokens',
   STREAM: 'llm_governor.stream',
@@ -136,6 +138,7 @@ export const METRIC = {
 export const GOVERNOR_METRIC = {
   COST: 'llm_governor.cost',
   PRICING_UNKNOWN: 'llm_governor.pricing.unknown',
+  USAGE_SUSPICIOUS: 'llm_governor.usage.suspicious',
   BUDGET_LIMIT: 'llm_governor.budget.limit',
   BUDGET_SPENT: 'llm_governor.budget.spent',
   BUDGET_RESERVED: 'llm_governor.budget.reserved',

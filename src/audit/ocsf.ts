@@ -181,6 +181,7 @@ export const AUDIT_KINDS = {
   config_loaded: { activity: ACTIVITY.OTHER, status: STATUS.SUCCESS, severity: SEVERITY.INFORMATIONAL, decision: undefined },
   config_rejected: { activity: ACTIVITY.OTHER, status: STATUS.FAILURE, severity: SEVERITY.HIGH, decision: undefined },
   unknown_price: { activity: ACTIVITY.CREATE, status: STATUS.SUCCESS, severity: SEVERITY.MEDIUM, decision: 'estimate_cost' },
+  usage_suspicious: { activity: ACTIVITY.CREATE, status: STATUS.SUCCESS, severity: SEVERITY.MEDIUM, decision: 'estimate_cost' },
 } as const satisfies Record<string, { activity: number; status: number; severity: number; decision: (typeof DECISIONS)[number] | undefined }>;
 
 export type AuditKind = keyof typeof AUDIT_KINDS;
@@ -283,6 +284,8 @@ function defaultMessage(kind: AuditKind, f: AuditFacts): string {
       return 'configuration rejected as invalid';
     case 'unknown_price':
       return `no price for ${target}; costed as the provider's dearest model and flagged estimated`;
+    case 'usage_suspicious':
+      return `the usage ${target} reported cannot be true (${f.detail ?? 'suspicious'}); the call is priced at its worst case`;
   }
 }
 

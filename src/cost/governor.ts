@@ -1,3 +1,4 @@
+import { suspiciousUsage, type SuspiciousReason } from './usage-check';
 import { choicesOf, mediaParts, worstInputTokens } from './worst-input';
 import { diag, type Meter } from '@opentelemetry/api';
 import { hashUser, type Attribution } from '../attribution';
@@ -23,6 +24,8 @@ export interface CallCost {
   estimated: boolean;
   /** The price-table entry used. */
   priceModel?: string;
+  /** The provider's usage could not be true: not believed, the call priced at its worst case. */
+  suspicious?: SuspiciousReason;
 }
 
 /** What the governor needs to know of a call before it is sent. */
@@ -135,13 +138,20 @@ export class Governor {
   }
 
   /** The actual cost of a finished call, from the provider's usage and the price table. */
-  costOf(rec: CallRecord): CallCost {
+  costOf(rec: CallRecord, op?: Operation): CallCost {
     // What served is what is charged: the backup after a fallback.
     const provider = rec.servedProvider ?? rec.provider;
     const requested = rec.servedModel ?? rec.requestModel;
     const model = rec.responseModel || this.pricingModel(provider, requested);
     const { price, known } = this.priceFor(provider, model, requested);
     const body = rec.requestBody;
+    const choices = rec.operation === 'chat' || rec.operation === 'text_completion' ? choicesOf(body) : 1;
+    const suspicious = suspiciousUsage(rec.usage, { maxInput: price.maxInputTokens, maxOutput: price.maxOutputTokens, choices });
+    if (suspicious) {
+      // Not believed: the most the call could have cost, which is what was reserved for it.
+      const worst = op ? this.estimate({ op, provider, model: requested, body, attribution: {} }).amount : 0;
+      return { pico: Math.min(worst, MAX_CALL_PICO), estimated: true, priceModel: price.model, suspicious };
+    }
     const cost = computeCost(price, {
       provider,
       operation: rec.operation,
@@ -222,6 +232,9 @@ export class Governor {
     await this.store?.close().catch(() => undefined);
   }
 }
+
+/** No call is priced above this ($1 000): far inside the stores' range (2^53 pUSD, about $9 007). */
+const MAX_CALL_PICO = 1_000 * 1e12;
 
 /** Input tokens of a request, counted locally: the text plus the chat framing. */
 function imageRequest(op: Operation | undefined, body: Body, count?: number) {

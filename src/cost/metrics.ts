@@ -22,6 +22,7 @@ interface Snapshot {
 export class CostMetrics {
   private readonly cost: Counter;
   private readonly unknown: Counter;
+  private readonly suspicious: Counter;
   private readonly rejected: Counter;
   private readonly crossings: Counter;
   private readonly exceededAllowed: Counter;
@@ -39,6 +40,7 @@ export class CostMetrics {
     this.features = new BoundedLabels(labelLimit);
     this.cost = meter.createCounter(GOVERNOR_METRIC.COST, { description: 'Cost of LLM calls, from the provider usage and the price table', unit: 'USD' });
     this.unknown = meter.createCounter(GOVERNOR_METRIC.PRICING_UNKNOWN, { description: 'Calls to a model with no known price (priced as the provider\'s most expensive model)' });
+    this.suspicious = meter.createCounter(GOVERNOR_METRIC.USAGE_SUSPICIOUS, { description: 'Calls whose reported usage could not be true (priced at their worst case instead)' });
     this.rejected = meter.createCounter(GOVERNOR_METRIC.REQUESTS_REJECTED, { description: 'Calls refused before anything was sent upstream' });
     this.crossings = meter.createCounter(GOVERNOR_METRIC.BUDGET_THRESHOLD_CROSSINGS, { description: 'Budget soft thresholds crossed, once per window' });
     this.exceededAllowed = meter.createCounter(GOVERNOR_METRIC.BUDGET_EXCEEDED_ALLOWED, { description: 'Calls an alert_only budget let through whose cost landed over its limit (or that went while the limit was already reached)' });
@@ -69,6 +71,10 @@ export class CostMetrics {
 
   unknownPrice(attrs: Attributes): void {
     this.unknown.add(1, attrs);
+  }
+
+  suspiciousUsage(attrs: Attributes): void {
+    this.suspicious.add(1, attrs);
   }
 
   rejectedCall(reason: string, budget?: string): void {

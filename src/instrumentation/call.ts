@@ -792,7 +792,8 @@ export class Call {
     // A failed call is billed nothing, unless a stream had already produced output.
     const produced = outcome !== 'error' || (this.rec.stream && this.rec.chunks > 0);
     if (produced) safely(() => this.estimateMissingUsage());
-    const cost = produced ? safely(() => this.rt.governor?.costOf(this.rec)) : undefined;
+    const cost = produced ? safely(() => this.rt.governor?.costOf(this.rec, this.op)) : undefined;
+    if (cost?.suspicious) safely(() => this.flagSuspicious(cost.suspicious!));
     // A cache hit spent nothing: what it would have cost is counted as saved.
     const spent = this.cached ? undefined : cost;
     safely(() => this.rt.governor?.settle(this.admission, spent));
@@ -807,6 +808,14 @@ export class Call {
     this.rt.metrics.record(this.rec, durationSeconds);
     this.rec.outputText.length = 0;
     this.answer_ = undefined;
+  }
+
+  /** Usage that cannot be true: flagged everywhere, its tokens kept out of the token metrics. */
+  private flagSuspicious(reason: string): void {
+    this.rec.usageSuspicious = reason;
+    this.span.setAttribute(ATTR.USAGE_SUSPICIOUS, reason);
+    this.rt.governor?.metrics.suspiciousUsage({ ...this.identity(), [ATTR.REJECT_REASON]: reason });
+    this.audit('usage_suspicious', { detail: reason, estimated: true });
   }
 
   private recordSaved(cost: CallCost): void {

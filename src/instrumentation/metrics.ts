@@ -67,7 +67,7 @@ export class GenAiMetrics {
       this.firstChunk.record((rec.firstChunkTime - rec.startTime) / 1000, attrs);
       this.recordGaps(rec, attrs);
     }
-    if (rec.cacheHit) return; // a cached answer used no tokens
+    if (rec.cacheHit || rec.usageSuspicious) return; // a cached answer used no tokens; absurd counts are not data
     const { inputTokens, outputTokens } = rec.usage;
     if (inputTokens !== undefined) this.tokens.record(inputTokens, { ...attrs, [ATTR.TOKEN_TYPE]: TOKEN_TYPE.INPUT });
     if (outputTokens !== undefined) this.tokens.record(outputTokens, { ...attrs, [ATTR.TOKEN_TYPE]: TOKEN_TYPE.OUTPUT });

@@ -25,6 +25,8 @@ export interface CallRecord {
   usage: Usage;
   /** True when any token figure was estimated locally because the provider gave none. */
   usageEstimated: boolean;
+  /** Why the provider's usage was not believed (see `cost/usage-check.ts`). */
+  usageSuspicious?: string;
   stream: boolean;
   /** We added `stream_options.include_usage`, so the usage chunk must be hidden from the app. */
   usageInjected: boolean;

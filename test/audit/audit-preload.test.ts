@@ -186,6 +186,23 @@ describe('audit trail through the preload', () => {
     const failed = r.events.find((e) => e.unmapped.kind === 'call_failed')!;
     expect(failed).toMatchObject({ status_id: 2, status_code: 'budget_exceeded', status_detail: 'budget_exceeded' });
 
+    // A provider reporting usage that cannot be true: not believed, priced at the worst case.
+    const { createServer: createHttp } = await import('node:http');
+    const absurd = createHttp((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: 'x', object: 'chat.completion', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: -3, completion_tokens: 1e15, total_tokens: 1 } }));
+      });
+    });
+    await new Promise<void>((r) => absurd.listen(0, '127.0.0.1', r));
+    try {
+      const suspicious = await audited(BUDGET_APP, { CALLS: '1', SIM_URL: `http://127.0.0.1:${(absurd.address() as { port: number }).port}` });
+      expect(suspicious.events.find((e) => e.unmapped.kind === 'usage_suspicious')).toMatchObject({ status_detail: 'negative', unmapped: { estimated: true } });
+    } finally {
+      await new Promise((r) => absurd.close(r));
+    }
+
     const unknown = await audited(BUDGET_APP, { CALLS: '2', SEQUENTIAL: '1', MODEL: 'gpt-unpriced-9' });
     expect(count(unknown.kinds, 'unknown_price')).toBe(1); // once per model, not per call
     expect(unknown.events.find((e) => e.unmapped.kind === 'unknown_price')).toMatchObject({ ai_model: { ai_provider: 'openai', name: 'gpt-unpriced-9' }, unmapped: { estimated: true } });
