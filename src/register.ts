@@ -13,7 +13,7 @@ import { installDiagLogger } from './diag-logger';
 import { redact, rememberSecret, rememberUrlSecrets } from './redaction';
 import { LlmGovernorInstrumentation } from './instrumentation/instrumentation';
 import { getState, setState } from './runtime-state';
-import { hasGlobalTracerProvider, shutdownSdk, startSdk } from './sdk';
+import { forceFlushTelemetry, hasGlobalTracerProvider, shutdownSdk, startSdk } from './sdk';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const PACKAGE_VERSION: string = require('../package.json').version;
@@ -73,12 +73,18 @@ function register(): void {
       await instrumentation.shutdown(); // ends open calls and flushes the audit trail
       await shutdownSdk(sdk, config.flush_timeout_ms);
     },
-    () => {
-      // Exit or a signal: calls still open end as incomplete, and their audit events reach the file.
-      instrumentation.endOpenCalls();
+    (atExit) => {
+      // The real exit: calls still open end as incomplete, and their audit events reach the file.
+      // (A signal is no exit yet: the app may drain, and its calls go on.)
+      if (atExit) instrumentation.endOpenCalls();
       audit.flushSync();
     },
+    // A drain: what was recorded so far goes out, nothing is closed.
+    async () => {
+      await Promise.allSettled([audit.flush(), forceFlushTelemetry()]);
+    },
   );
+
 }
 
 try {

@@ -1,4 +1,5 @@
-import { diag, trace } from '@opentelemetry/api';
+import { diag, metrics, trace } from '@opentelemetry/api';
+import { logs } from '@opentelemetry/api-logs';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { NodeSDK } from '@opentelemetry/sdk-node';
@@ -37,6 +38,14 @@ function settledResource(serviceName: string | undefined): Resource {
   if (serviceName && !process.env.OTEL_SERVICE_NAME) resource = resource.merge(resourceFromAttributes({ 'service.name': serviceName }));
   void resource.waitForAsyncAttributes?.().catch(() => undefined);
   return resource;
+}
+
+/** Exports what the registered providers hold now (traces, logs, metrics), without shutting anything down. */
+export async function forceFlushTelemetry(): Promise<void> {
+  const tracer = (trace.getTracerProvider() as { getDelegate?: () => unknown }).getDelegate?.() as { forceFlush?: () => Promise<void> } | undefined;
+  const logger = logs.getLoggerProvider() as { forceFlush?: () => Promise<void> };
+  const meter = metrics.getMeterProvider() as { forceFlush?: () => Promise<void> };
+  await Promise.allSettled([tracer?.forceFlush?.(), logger.forceFlush?.(), meter.forceFlush?.()]);
 }
 
 /** True when something (the app, or another preload) already registered a global tracer provider. */

@@ -45,6 +45,7 @@ const FACTS: Record<AuditKind, AuditFacts> = {
   config_loaded: { source, message: 'configuration loaded from llm-governor.yaml (3 budgets)' },
   config_rejected: { source, detail: 'budgets.0.limit_usd: expected an amount in USD above 0' },
   unknown_price: { ...call, model: 'gpt-9-preview', costUsd: undefined, estimated: true },
+  usage_suspicious: { ...call, detail: 'negative', estimated: true },
 };
 
 describe('audit events: OCSF 1.8 API Activity', () => {
