@@ -138,6 +138,7 @@ export const METRIC = {
 export const GOVERNOR_METRIC = {
   COST: 'llm_governor.cost',
   PRICING_UNKNOWN: 'llm_governor.pricing.unknown',
+  LABELS_FOLDED: 'llm_governor.labels.folded',
   USAGE_SUSPICIOUS: 'llm_governor.usage.suspicious',
   BUDGET_LIMIT: 'llm_governor.budget.limit',
   BUDGET_SPENT: 'llm_governor.budget.spent',
@@ -155,6 +156,7 @@ export const GOVERNOR_METRIC = {
   RETRIES: 'llm_governor.retries',
   RATELIMIT_REMAINING: 'llm_governor.ratelimit.remaining',
   RATELIMIT_WAIT: 'llm_governor.ratelimit.wait',
+  RATELIMIT_RESET_CLAMPED: 'llm_governor.ratelimit.reset_clamped',
   CACHE_REQUESTS: 'llm_governor.cache.requests',
   CACHE_SAVED: 'llm_governor.cache.saved',
   MODERATION_FLAGGED: 'llm_governor.moderation.flagged',

@@ -40,10 +40,10 @@ function runtime(): Runtime {
       },
       // The meter API has no proxy: create the instruments on first use, after the app's SDK started.
       get metrics() {
-        return (meterMetrics ??= new GenAiMetrics(metrics.getMeter(INSTRUMENTATION_NAME)));
+        return (meterMetrics ??= new GenAiMetrics(metrics.getMeter(INSTRUMENTATION_NAME), s.config.wire_label_limit));
       },
       get governor() {
-        return (governor ??= new Governor(s.config, metrics.getMeter(INSTRUMENTATION_NAME), Date.now, undefined, auditTrail()));
+        return (governor ??= new Governor(s.config, metrics.getMeter(INSTRUMENTATION_NAME), Date.now, undefined, auditTrail(), this.metrics.labels));
       },
       get guards() {
         return (guards ??= createGuards(s.config, metrics.getMeter(INSTRUMENTATION_NAME), auditTrail()));

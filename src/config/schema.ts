@@ -172,6 +172,12 @@ export const configSchema = z
     azure_deployments: z.record(z.string(), z.string()).default({}),
     /** Redis for budgets shared by many processes; in-memory (this process) when unset. */
     redis_url: z.string().refine((v) => parsesAsUrl(v, ['redis:', 'rediss:']), 'expected a redis:// or rediss:// URL that parses (host, port up to 65535)').optional(),
+    /**
+     * A Redis command without a reply within this time fails (budgets: the store is unavailable;
+     * rate limits: this process's own window; cache: the provider answers). Sized for load: a
+     * burst of calls on a busy event loop is not an outage.
+     */
+    redis_command_timeout_ms: num(z.number({ error: 'expected a whole number of milliseconds' }).int().min(50).max(60_000)).default(2_000),
     /** When the budget store is unreachable: `open` lets calls through, `closed` refuses them. */
     store_failure_mode: z.enum(['open', 'closed'], { error: 'expected open or closed' }).default('open'),
     /** How long a reservation lives if its call never settles it (a process that died). */
@@ -180,6 +186,8 @@ export const configSchema = z
     user_hash_salt: z.string().default(''),
     /** Metric label values per attribution dimension before the rest become `other`. */
     label_limit: num(z.number({ error: 'expected a whole number' }).int().min(1).max(1000)).default(20),
+    /** Metric label values per model and server label (from the wire) before the rest become `other`. */
+    wire_label_limit: num(z.number({ error: 'expected a whole number' }).int().min(1).max(10_000)).default(100),
     // ── resilience ────────────────────────────────────────────────────────────────────────
     /** One circuit breaker per provider, model and server; `false` turns them off. */
     breaker_enabled: bool.default(true),

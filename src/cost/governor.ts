@@ -1,3 +1,4 @@
+import type { WireLabels } from '../util/bounded-labels';
 import { suspiciousUsage, type SuspiciousReason } from './usage-check';
 import { choicesOf, mediaParts, worstInputTokens } from './worst-input';
 import { diag, type Meter } from '@opentelemetry/api';
@@ -57,9 +58,11 @@ export class Governor {
     private readonly now: () => number = Date.now,
     store?: BudgetStore,
     private readonly audit: AuditRecorder = NO_AUDIT,
+    /** Model label values, bounded (a hostile upstream's model names never grow the series); its fold counter counts the attribution labels' folds too. */
+    private readonly labels?: WireLabels,
   ) {
     this.prices = Object.keys(config.prices).length ? PriceTable.bundled().withOverrides(config.prices) : PriceTable.bundled();
-    this.metrics = new CostMetrics(meter, config.label_limit, now);
+    this.metrics = new CostMetrics(meter, config.label_limit, now, labels?.onFold);
     const defs = budgetsFromConfig(config);
     if (!defs.length) return;
     this.store = store ?? createBudgetStore(config, (up, err) => this.onStoreAvailability(up, err));
@@ -175,8 +178,8 @@ export class Governor {
     if (hit) return { price: hit.price, known: true };
     const name = model ?? '(none)';
     const key = `${provider}/${name}`;
-    this.metrics.unknownPrice({ [ATTR.PROVIDER_NAME]: provider, [ATTR.REQUEST_MODEL]: name });
-    if (!this.warnedUnknown.has(key)) {
+    this.metrics.unknownPrice({ [ATTR.PROVIDER_NAME]: provider, [ATTR.REQUEST_MODEL]: this.labels?.models.label(name) ?? name });
+    if (!this.warnedUnknown.has(key) && this.warnedUnknown.size < MAX_WARNED) {
       this.warnedUnknown.add(key);
       this.audit.record('unknown_price', { provider, model: name, estimated: true });
       diag.warn(`llm-governor: no price for ${key}; costing it as ${provider}'s most expensive model and flagging the cost as estimated (add it under "prices" in the config)`);
@@ -235,6 +238,8 @@ export class Governor {
 
 /** No call is priced above this ($1 000): far inside the stores' range (2^53 pUSD, about $9 007). */
 const MAX_CALL_PICO = 1_000 * 1e12;
+/** Distinct unknown models warned about (and audited) at most; the rest are counted only. */
+const MAX_WARNED = 20;
 
 /** Input tokens of a request, counted locally: the text plus the chat framing. */
 function imageRequest(op: Operation | undefined, body: Body, count?: number) {

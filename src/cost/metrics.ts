@@ -1,6 +1,6 @@
 import type { Attributes, Counter, Meter } from '@opentelemetry/api';
 import { ATTR, GOVERNOR_METRIC, REJECT_REASON } from '../semconv';
-import { BoundedLabels } from '../util/bounded-labels';
+import { BoundedLabels, type FoldedLabel } from '../util/bounded-labels';
 import type { BudgetDefinition } from './budgets';
 import { picoToUsd, type Pico } from './money';
 import type { BudgetKey, BudgetState } from './stores/types';
@@ -34,10 +34,15 @@ export class CostMetrics {
   readonly users: BoundedLabels;
   readonly features: BoundedLabels;
 
-  constructor(meter: Meter, private readonly labelLimit: number, private readonly now: () => number) {
-    this.tenants = new BoundedLabels(labelLimit);
-    this.users = new BoundedLabels(labelLimit);
-    this.features = new BoundedLabels(labelLimit);
+  constructor(
+    meter: Meter,
+    private readonly labelLimit: number,
+    private readonly now: () => number,
+    private readonly onFold: (label: FoldedLabel) => void = () => undefined,
+  ) {
+    this.tenants = new BoundedLabels(labelLimit, 128, () => onFold('tenant'));
+    this.users = new BoundedLabels(labelLimit, 128, () => onFold('user'));
+    this.features = new BoundedLabels(labelLimit, 128, () => onFold('feature'));
     this.cost = meter.createCounter(GOVERNOR_METRIC.COST, { description: 'Cost of LLM calls, from the provider usage and the price table', unit: 'USD' });
     this.unknown = meter.createCounter(GOVERNOR_METRIC.PRICING_UNKNOWN, { description: 'Calls to a model with no known price (priced as the provider\'s most expensive model)' });
     this.suspicious = meter.createCounter(GOVERNOR_METRIC.USAGE_SUSPICIOUS, { description: 'Calls whose reported usage could not be true (priced at their worst case instead)' });
@@ -109,7 +114,7 @@ export class CostMetrics {
       const value = values[i];
       if (value !== undefined) {
         let bound = this.perValues.get(def.name);
-        if (!bound) this.perValues.set(def.name, (bound = new BoundedLabels(this.labelLimit)));
+        if (!bound) this.perValues.set(def.name, (bound = new BoundedLabels(this.labelLimit, 128, () => this.onFold('budget_key'))));
         if (bound.label(value) !== value) return; // past the label limit: not exported as a series
       }
       this.snapshots.set(`${def.name}\u0000${value ?? ''}`, { def, value, limit: keys[i].limit, state, windowEndMs: keys[i].windowEndMs, rolling: !!keys[i].rolling });

@@ -12,7 +12,7 @@ import type { CachedResponse } from '../guards/cache';
 import { cacheKey } from '../guards/cache';
 import { backupsFor, type ClientClasses, type Target } from '../guards/fallback';
 import type { Guards } from '../guards';
-import { RateLimitWaitExceeded, type RateLimitPermit } from '../guards/rate-limit';
+import { RateLimitWaitExceeded, type RateLimitPermit, type RateLimitTarget } from '../guards/rate-limit';
 import { isRetryableStatus, retryDelayMs, sleep } from '../guards/retry';
 import { countTokensOnce, estimateInputTokens } from '../cost/tokens';
 import type { ProviderInfo } from '../providers/detect';
@@ -20,6 +20,7 @@ import { ATTR, EVENT, EVENT_ATTR, PROVIDER, REJECT_REASON } from '../semconv';
 import type { GenAiMetrics } from './metrics';
 import type { Body, Operation } from './operations';
 import { redact, rememberRequestCredentials } from '../redaction';
+import { letGo } from './holders';
 import { observeRawAnswer } from './raw-answer';
 import { newRecord, type CallRecord } from './record';
 import { backupOptions, buildAttempt, sendAttempt, type BuiltRequest } from './sdk-request';
@@ -447,14 +448,16 @@ export class Call {
     {
       // Also without configured limits: a provider that said "0 remaining" pauses its target.
       try {
-        const permit = await guards.limiter.acquire({ provider: target.provider.name, model: target.model }, guards.limiter.active ? this.tokens() : 0, signal ?? undefined);
+        const permit = await guards.limiter.acquire(limiterTarget(target), guards.limiter.active ? this.tokens() : 0, signal ?? undefined);
         this.permit?.settle();
         this.permit = permit;
         if (permit.waitedMs > 0) this.span.setAttribute(ATTR.RATE_LIMIT_WAIT_MS, Math.round(permit.waitedMs));
       } catch (err) {
         if (!(err instanceof RateLimitWaitExceeded)) throw err; // the app's abort
         const waited = err as RateLimitWaitExceeded;
-        const message = `llm-governor: the client-side rate limit for ${target.provider.name} ${target.model} held this call for ${Math.round(waited.waitedMs)} ms, its maximum wait; nothing was sent`;
+        const message = waited.limiter.includes('provider-')
+          ? `llm-governor: ${target.provider.name} ${target.model} answered that nothing is left of its ${waited.limiter.split('provider-')[1]} rate limit for another ${Math.ceil((waited.retryAfterMs ?? 0) / 1000)} s, longer than the rate limiter's maximum wait; nothing was sent`
+          : `llm-governor: the client-side rate limit for ${target.provider.name} ${target.model} held this call for ${Math.round(waited.waitedMs)} ms, its maximum wait; nothing was sent`;
         this.audit('rate_limit_rejected', {
           provider: target.provider.name,
           model: target.model,
@@ -498,7 +501,7 @@ export class Call {
     try {
       response = await (built.init === req.init ? req.fetch(target.client, built.url, built.init, req.ms, controller) : sendAttempt(target.client, built, req.ms, controller, req.fetch));
       const res = response;
-      safely(() => this.rt.guards?.limiter.observe({ provider: target.provider.name, model: target.model }, res.headers));
+      safely(() => this.rt.guards?.limiter.observe(limiterTarget(target), res.headers));
       if (response.ok && this.ownsRetries && !this.rec.stream && isJsonAnswer(response)) {
         const timer = setTimeout(() => controller.abort(), Math.max(0, req.ms - (performance.now() - started)));
         let text: string;
@@ -656,7 +659,7 @@ export class Call {
 
   private identity(): Record<string, string> {
     const attrs: Record<string, string> = { [ATTR.PROVIDER_NAME]: this.provider.name, [ATTR.OPERATION_NAME]: this.op.name };
-    if (this.rec.requestModel) attrs[ATTR.REQUEST_MODEL] = this.rec.requestModel;
+    if (this.rec.requestModel) attrs[ATTR.REQUEST_MODEL] = this.rt.metrics.labels.models.label(this.rec.requestModel)!;
     return attrs;
   }
 
@@ -808,6 +811,7 @@ export class Call {
     this.rt.metrics.record(this.rec, durationSeconds);
     this.rec.outputText.length = 0;
     this.answer_ = undefined;
+    letGo(this);
   }
 
   /** Usage that cannot be true: flagged everywhere, its tokens kept out of the token metrics. */
@@ -833,8 +837,9 @@ export class Call {
     // Charged to what served: the backup's provider and model after a fallback.
     const attrs: Record<string, string> = { [ATTR.PROVIDER_NAME]: this.rec.servedProvider ?? this.rec.provider, [ATTR.OPERATION_NAME]: this.rec.operation };
     const model = this.rec.servedModel ?? this.rec.requestModel;
-    if (model) attrs[ATTR.REQUEST_MODEL] = model;
-    if (this.rec.responseModel) attrs[ATTR.RESPONSE_MODEL] = this.rec.responseModel;
+    const bounded = this.rt.metrics.labels.models;
+    if (model) attrs[ATTR.REQUEST_MODEL] = bounded.label(model)!;
+    if (this.rec.responseModel) attrs[ATTR.RESPONSE_MODEL] = bounded.label(this.rec.responseModel)!;
     const tenant = m.tenants.label(this.attribution.tenant);
     const user = m.users.label(this.attribution.user);
     const feature = m.features.label(this.attribution.feature);
@@ -882,6 +887,12 @@ function headerOf(headers: unknown, name: string): string | undefined {
   if (typeof (headers as Headers).get === 'function') return (headers as Headers).get(name) ?? undefined;
   for (const [k, v] of Object.entries(headers as Record<string, unknown>)) if (k.toLowerCase() === name && typeof v === 'string') return v;
   return undefined;
+}
+
+/** A rate-limit target: per endpoint (host and port), since a provider's quota is per endpoint. */
+function limiterTarget(target: Target): RateLimitTarget {
+  const p = target.provider;
+  return { provider: p.name, model: target.model, server: p.serverAddress && (p.serverPort ? `${p.serverAddress}:${p.serverPort}` : p.serverAddress) };
 }
 
 function breakerKey(target: Target): BreakerKey {

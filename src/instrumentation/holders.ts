@@ -13,5 +13,14 @@ const unreadRegistry = new FinalizationRegistry<Held>((call) => call.releaseHold
 /** `holder` keeps `call` open until it is garbage-collected. */
 export function holdWhileAlive(holder: object, call: Held): void {
   call.addHolder();
-  unreadRegistry.register(holder, call);
+  unreadRegistry.register(holder, call, call);
+}
+
+/**
+ * The call ended: the registry lets go of it at once. (Until a holder's cleanup has run, the
+ * registry holds the call strongly: without this, every finished call, with its answer, would
+ * live until the garbage collector got round to its APIPromise's cleanup.)
+ */
+export function letGo(call: Held): void {
+  unreadRegistry.unregister(call);
 }

@@ -65,7 +65,7 @@ export class LlmGovernorInstrumentation extends InstrumentationBase<LlmGovernorI
   }
 
   protected override _updateMetricInstruments(): void {
-    this.genAiMetrics = new GenAiMetrics(this.meter);
+    this.genAiMetrics = new GenAiMetrics(this.meter, this.governor?.wire_label_limit);
     // Called by the base constructor, before this class's fields exist.
     this.audit?.setMeter(this.meter);
     this.runtime = undefined;
@@ -94,11 +94,11 @@ export class LlmGovernorInstrumentation extends InstrumentationBase<LlmGovernorI
   private getRuntime(): Runtime | undefined {
     if (!this.isEnabled()) return undefined;
     if (!this.runtime) {
-      this.genAiMetrics ??= new GenAiMetrics(this.meter);
+      this.genAiMetrics ??= new GenAiMetrics(this.meter, this.governor?.wire_label_limit);
       const self = this;
       const metrics = this.genAiMetrics;
       // Budgets live as long as the process: created once, on first use, with the meter in place.
-      this.costGovernor ??= new Governor(this.governor, this.meter, Date.now, undefined, this.audit);
+      this.costGovernor ??= new Governor(this.governor, this.meter, Date.now, undefined, this.audit, metrics.labels);
       const governor = this.costGovernor;
       this.guards ??= createGuards(this.governor, this.meter, this.audit);
       this.runtime = {

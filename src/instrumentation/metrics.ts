@@ -1,6 +1,7 @@
 import type { Counter, Histogram, Meter } from '@opentelemetry/api';
 import { ATTR, BUCKETS, GOVERNOR_METRIC, METRIC, TOKEN_TYPE } from '../semconv';
 import type { CallRecord } from './record';
+import { WireLabels } from '../util/bounded-labels';
 import { metricAttributes } from './span-attributes';
 
 /** Chunk gaps kept per call before they are handed to the histogram. */
@@ -14,7 +15,12 @@ export class GenAiMetrics {
   private readonly perChunk: Histogram;
   private readonly cachedInput: Counter;
 
-  constructor(meter: Meter) {
+  /** Model and server label values, bounded (shared with the cost metrics). */
+  readonly labels: WireLabels;
+
+  constructor(meter: Meter, labelLimit = 100) {
+    const folded = meter.createCounter(GOVERNOR_METRIC.LABELS_FOLDED, { description: 'Label values folded into `other` (more distinct models or servers than wire_label_limit)' });
+    this.labels = new WireLabels(labelLimit, (label) => folded.add(1, { label }));
     this.duration = meter.createHistogram(METRIC.OPERATION_DURATION, {
       description: 'GenAI operation duration',
       unit: 's',
@@ -50,7 +56,7 @@ export class GenAiMetrics {
   chunkGap(rec: CallRecord, ms: number): void {
     const gaps = (rec.chunkGaps ??= []);
     gaps.push(ms / 1000);
-    if (gaps.length >= GAP_BATCH) this.recordGaps(rec, metricAttributes(rec));
+    if (gaps.length >= GAP_BATCH) this.recordGaps(rec, metricAttributes(rec, this.labels));
   }
 
   private recordGaps(rec: CallRecord, attrs: ReturnType<typeof metricAttributes>): void {
@@ -61,7 +67,7 @@ export class GenAiMetrics {
   }
 
   record(rec: CallRecord, durationSeconds: number): void {
-    const attrs = metricAttributes(rec);
+    const attrs = metricAttributes(rec, this.labels);
     this.duration.record(durationSeconds, attrs);
     if (rec.stream && rec.firstChunkTime !== undefined) {
       this.firstChunk.record((rec.firstChunkTime - rec.startTime) / 1000, attrs);

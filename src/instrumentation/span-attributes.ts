@@ -1,5 +1,6 @@
 import type { Attributes } from '@opentelemetry/api';
 import { ATTR, PROVIDER } from '../semconv';
+import type { WireLabels } from '../util/bounded-labels';
 import type { CallRecord } from './record';
 
 /** What identifies a call in spans and metrics alike. */
@@ -20,10 +21,17 @@ export function startAttributes(rec: CallRecord): Attributes {
   return attrs;
 }
 
-/** Metric attributes: bounded, as the conventions list them for the client metrics. */
-export function metricAttributes(rec: CallRecord): Attributes {
+/**
+ * Metric attributes, as the conventions list them for the client metrics, every value from the
+ * wire or the app bounded (`WireLabels`): a new model or server per call never grows the series.
+ */
+export function metricAttributes(rec: CallRecord, labels?: WireLabels): Attributes {
   const attrs = identity(rec);
-  if (rec.responseModel) attrs[ATTR.RESPONSE_MODEL] = rec.responseModel;
+  if (labels) {
+    if (rec.requestModel) attrs[ATTR.REQUEST_MODEL] = labels.models.label(rec.requestModel)!;
+    if (rec.serverAddress) attrs[ATTR.SERVER_ADDRESS] = labels.servers.label(rec.serverAddress)!;
+  }
+  if (rec.responseModel) attrs[ATTR.RESPONSE_MODEL] = labels ? labels.models.label(rec.responseModel)! : rec.responseModel;
   if (rec.errorType) attrs[ATTR.ERROR_TYPE] = rec.errorType;
   return attrs;
 }

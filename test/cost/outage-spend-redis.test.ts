@@ -36,13 +36,17 @@ describe('a fail-open Redis outage', () => {
         LLM_GOVERNOR_DAILY_BUDGET_USD: '100',
         LLM_GOVERNOR_REDIS_URL: redis.url,
         LLM_GOVERNOR_STORE_FAILURE_MODE: 'open',
+        // A 1.5 s freeze is within the default 2 s command timeout (no outage at all): a short
+        // timeout makes it one, with calls sent unreserved while Redis is frozen.
+        LLM_GOVERNOR_REDIS_COMMAND_TIMEOUT_MS: '300',
         OTEL_TRACES_EXPORTER: 'none',
         OTEL_METRICS_EXPORTER: 'none',
         OTEL_LOGS_EXPORTER: 'none',
       },
       timeoutMs: 60_000,
     });
-    await new Promise((r) => setTimeout(r, 700));
+    // Mid-run: once the app has been served a few calls (Redis connected, spend recorded).
+    while (upstream.calls < 8) await new Promise((r) => setTimeout(r, 20));
     await redis.pause(1_500);
     const r = await run;
     expect(r.code, r.stderr).toBe(0);

@@ -20,6 +20,7 @@ let admin: Redis;
 beforeAll(async () => {
   server = await startRedis();
   admin = new Redis(server.url);
+  admin.on('error', () => undefined);
 });
 afterAll(async () => {
   admin?.disconnect();
@@ -31,7 +32,7 @@ const dayKey = (id: string, limit: number, windowEndMs: number): BudgetKey => ({
 
 /** Counts the commands the store's client sends (each one is a round trip: the store never pipelines). */
 function countCommands(store: RedisBudgetStore): { names: string[] } {
-  const client = (store as unknown as { redis: { sendCommand: (...a: unknown[]) => unknown } }).redis;
+  const client = (store as unknown as { conn: { redis: { sendCommand: (...a: unknown[]) => unknown } } }).conn.redis;
   const original = client.sendCommand.bind(client);
   const log = { names: [] as string[] };
   client.sendCommand = (...args: unknown[]) => {
@@ -157,10 +158,10 @@ describe('RedisBudgetStore', () => {
       }
       // The socket discipline the store shares with the other Redis clients.
       mkdirSync(join(dir, 'util'));
-      const socket = ts.transpileModule(readFileSync(join(ROOT, 'src/util/redis-socket.ts'), 'utf8'), {
+      const socket = ts.transpileModule(readFileSync(join(ROOT, 'src/util/redis-connection.ts'), 'utf8'), {
         compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
       });
-      writeFileSync(join(dir, 'util/redis-socket.js'), socket.outputText);
+      writeFileSync(join(dir, 'util/redis-connection.js'), socket.outputText);
       const child = join(dir, 'child.js');
       writeFileSync(
         child,

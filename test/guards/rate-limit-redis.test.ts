@@ -34,6 +34,7 @@ describe.skipIf(!hasRedis)('RateLimiter on Redis', () => {
   beforeAll(async () => {
     server = await startRedis();
     admin = new Redis(server.url);
+    admin.on('error', () => undefined);
     const log = (level: string) => (message: string) => logs.push({ level, message });
     const logger: DiagLogger = { error: log('error'), warn: log('warn'), info: log('info'), debug: () => undefined, verbose: () => undefined };
     diag.setLogger(logger, DiagLogLevel.INFO);

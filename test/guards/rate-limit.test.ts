@@ -299,9 +299,18 @@ describe('RateLimiter (in memory)', () => {
       ['openai', 'o3', 'requests', 7],
     ]);
 
-    // A pause longer than the max wait: refused at once, naming the provider's limit.
+    // A pause longer than the max wait: refused at once, naming the provider's limit. A reset
+    // longer than the window (1m30.5s, or a hostile 99999h) is clamped to the window's 60 s.
     rl.observe(gpt4o, headers({ 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '1m30.5s' }));
-    await expect(rl.acquire(gpt4o, 1)).rejects.toMatchObject({ limiter: 'openai|gpt-4o|provider-tokens', waitedMs: 0, retryAfterMs: 90_500 });
+    await expect(rl.acquire(gpt4o, 1)).rejects.toMatchObject({ limiter: 'openai|gpt-4o|provider-tokens', waitedMs: 0, retryAfterMs: 60_000 });
+    rl.observe(gpt4o, headers({ 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '99999h' }));
+    await expect(rl.acquire(gpt4o, 1)).rejects.toMatchObject({ retryAfterMs: 60_000 });
+    // A pause learned from one server holds that server only.
+    const a = { provider: 'openai', model: 'gpt-4.1', server: 'a.example' };
+    const b = { provider: 'openai', model: 'gpt-4.1', server: 'b.example' };
+    rl.observe(a, headers({ 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '50s' }));
+    await expect(rl.acquire(a, 1)).rejects.toMatchObject({ limiter: 'openai|gpt-4.1|a.example|provider-requests' });
+    (await rl.acquire(b, 1)).settle();
     // Junk never throws.
     expect(() => rl.observe(gpt4o, headers({ 'x-ratelimit-remaining-requests': 'lots', 'x-ratelimit-reset-requests': '??' }))).not.toThrow();
     expect(() => rl.observe(gpt4o, { get: () => { throw new Error('boom'); } })).not.toThrow();

@@ -35,6 +35,8 @@ describe('a bad value in the config file is dropped alone, named by its full pat
     ['a backtracking moderation rule', { moderation_rules: [{ name: 'evil', pattern: '^(a+)+$' }] }, /moderation_rules\[0\]\.pattern: can backtrack catastrophically/],
     ['an unknown top-level key', { budgetz: [] }, /budgetz: is not a known setting/],
     ['a string for a number', { breaker_failures: 'many' }, /breaker_failures:/],
+    ['a Redis command timeout of 0', { redis_command_timeout_ms: 0 }, /redis_command_timeout_ms:/],
+    ['a wire label limit of 0', { wire_label_limit: 0 }, /wire_label_limit:/],
   ];
   for (const [name, bad, message] of rows) {
     it(name, () => {

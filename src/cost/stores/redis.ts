@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import type { Pico } from '../money';
 import {
   CALENDAR_GRACE_MS,
@@ -13,23 +12,17 @@ import {
 import { LIST_LUA, MARK_ONCE_LUA, RENEW_LUA, RESERVE_LUA, SETTLE_LUA, STATES_LUA } from './lua';
 import { BudgetStoreUnavailableError } from './types';
 import type { BudgetKey, BudgetListEntry, BudgetState, BudgetStore, ReserveResult } from './types';
-import { connectionAttemptSettled, holdEventLoop } from '../../util/redis-socket';
+import { RedisConnection, type RedisConnectionOptions } from '../../util/redis-connection';
 
-export interface RedisBudgetStoreOptions {
+/** A command without a reply within `commandTimeoutMs` fails with BudgetStoreUnavailableError. */
+export interface RedisBudgetStoreOptions extends RedisConnectionOptions {
   /** Prefix of every key (as a hash tag: '{llm-governor}:b:<id>'). Default 'llm-governor'. */
   namespace?: string;
-  /** TCP connect timeout. Default 2000 ms. */
-  connectTimeoutMs?: number;
-  /** A command that gets no reply within this time fails with BudgetStoreUnavailableError. Default 500 ms. */
-  commandTimeoutMs?: number;
-  /** Cap of the exponential reconnect delay (50 ms, 100 ms, … ). Default 2000 ms. */
-  maxReconnectDelayMs?: number;
 }
 
 type AvailabilityListener = (available: boolean, error?: Error) => void;
 
 type ScriptName = 'lgReserve' | 'lgSettle' | 'lgRenew' | 'lgStates' | 'lgMarkOnce' | 'lgList';
-type ScriptCommand = (numKeys: number, ...args: string[]) => Promise<unknown>;
 
 /** Redis replies that mean "not available right now" rather than "bad request". */
 const UNAVAILABLE_REPLIES = /^(LOADING|BUSY|MASTERDOWN|READONLY|OOM|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF)\b/;
@@ -47,28 +40,14 @@ export class RedisBudgetStore implements BudgetStore {
   readonly kind = 'redis' as const;
   readonly namespace: string;
   private readonly prefix: string;
-  private readonly redis: Redis;
-  private readonly commandTimeoutMs: number;
+  private readonly conn: RedisConnection;
   private readonly listeners = new Set<AvailabilityListener>();
   private available = true;
-  private closing = false;
-  private connecting: Promise<void> | undefined;
 
   constructor(url: string, opts: RedisBudgetStoreOptions = {}) {
     this.namespace = opts.namespace ?? 'llm-governor';
     if (!this.namespace) throw new TypeError('RedisBudgetStore: namespace must not be empty');
     this.prefix = `{${this.namespace}}:`;
-    this.commandTimeoutMs = opts.commandTimeoutMs ?? 500;
-    const maxDelay = opts.maxReconnectDelayMs ?? 2_000;
-    this.redis = new Redis(url, {
-      connectTimeout: opts.connectTimeoutMs ?? 2_000,
-      commandTimeout: this.commandTimeoutMs,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times - 1, 16), maxDelay),
-      lazyConnect: false,
-    });
     const scripts: Record<ScriptName, string> = {
       lgReserve: RESERVE_LUA,
       lgSettle: SETTLE_LUA,
@@ -77,22 +56,11 @@ export class RedisBudgetStore implements BudgetStore {
       lgMarkOnce: MARK_ONCE_LUA,
       lgList: LIST_LUA,
     };
-    for (const [name, lua] of Object.entries(scripts)) this.redis.defineCommand(name, { lua });
-    // Every ioredis error event has a listener (no unhandled 'error' events).
-    this.redis.on('error', (error: Error) => this.setAvailable(false, error));
-    this.redis.on('close', () => this.setAvailable(false, new Error('the connection to Redis closed')));
-    this.redis.on('ready', () => this.setAvailable(true));
-    // The app's exit is the app's: our connection never keeps the process alive on its own.
-    this.redis.on('connect', () => this.holdEventLoop(this.inflight > 0));
-    this.redis.on('ready', () => this.holdEventLoop(this.inflight > 0));
-    this.redis.on('reconnecting', () => process.nextTick(() => (this.redis as unknown as { reconnectTimeout?: NodeJS.Timeout }).reconnectTimeout?.unref?.()));
-  }
-
-  /** Commands in flight: while there are any, the socket keeps the process alive (a pending settle lands before exit). */
-  private inflight = 0;
-
-  private holdEventLoop(hold: boolean): void {
-    holdEventLoop(this.redis, hold);
+    this.conn = new RedisConnection(url, opts, scripts);
+    const redis = this.conn.redis;
+    redis.on('error', (error: Error) => this.setAvailable(false, error));
+    redis.on('close', () => this.setAvailable(false, new Error('the connection to Redis closed')));
+    redis.on('ready', () => this.setAvailable(true));
   }
 
   /** Listens to availability transitions (false once when Redis becomes unreachable, true once when it recovers). Returns an unsubscribe function. */
@@ -186,7 +154,7 @@ export class RedisBudgetStore implements BudgetStore {
     const ids = new Set<string>();
     let cursor = '0';
     do {
-      const [next, found] = await this.call(() => this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000));
+      const [next, found] = await this.translated(() => this.conn.send(() => this.conn.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)));
       for (const name of found) if (name.startsWith(marker)) ids.add(name.slice(marker.length));
       cursor = next;
     } while (cursor !== '0');
@@ -213,20 +181,8 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   async close(): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
     this.listeners.clear();
-    if (this.redis.status === 'ready') {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        this.redis.quit().catch(() => undefined),
-        new Promise((resolve) => {
-          timer = setTimeout(resolve, this.commandTimeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
-    }
-    this.redis.disconnect(false);
+    await this.conn.close();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -252,39 +208,20 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   private run(script: ScriptName, keys: string[], args: string[]): Promise<unknown> {
-    const command = (this.redis as unknown as Record<ScriptName, ScriptCommand>)[script];
-    return this.call(() => command.call(this.redis, keys.length, ...keys, ...args));
+    return this.translated(() => this.conn.script(script, keys, args));
   }
 
-  /** Sends one command: waits (bounded) for the first connection, maps failures to BudgetStoreUnavailableError. */
-  private async call<T>(send: () => Promise<T>): Promise<T> {
-    if (this.closing) throw new BudgetStoreUnavailableError('budget store: the Redis store is closed');
-    if (this.inflight++ === 0) this.holdEventLoop(true);
+  /** Runs one command sent through the connection, mapping failures to BudgetStoreUnavailableError. */
+  private async translated<T>(work: () => Promise<T>): Promise<T> {
+    if (this.conn.closed) throw new BudgetStoreUnavailableError('budget store: the Redis store is closed');
+    let result: T;
     try {
-      await this.firstConnection();
-      let result: T;
-      try {
-        result = await send();
-      } catch (error) {
-        throw this.translate(error);
-      }
-      this.setAvailable(true);
-      return result;
-    } finally {
-      if (--this.inflight === 0) this.holdEventLoop(false);
+      result = await work();
+    } catch (error) {
+      throw this.translate(error);
     }
-  }
-
-  /** While the very first connection is being made, waits for it up to commandTimeoutMs (later outages fail at once). */
-  private firstConnection(): Promise<void> {
-    const status = this.redis.status;
-    if (status === 'ready' || !this.available || !['wait', 'connecting', 'connect'].includes(status)) {
-      return Promise.resolve();
-    }
-    this.connecting ??= connectionAttemptSettled(this.redis, this.commandTimeoutMs).then(() => {
-      this.connecting = undefined;
-    });
-    return this.connecting;
+    this.setAvailable(true);
+    return result;
   }
 
   private translate(error: unknown): Error {
@@ -300,7 +237,7 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   private setAvailable(available: boolean, error?: Error): void {
-    if (this.closing || available === this.available) return;
+    if (this.conn.closed || available === this.available) return;
     this.available = available;
     for (const listener of [...this.listeners]) {
       try {

@@ -32,7 +32,7 @@ export class ResponseCache {
     this.metrics = new CacheMetrics(opts.meter);
     const choice = chooseCacheStore(opts.config);
     if (choice.kind === 'redis') {
-      this.store = new RedisCacheStore(choice.url, opts.redis);
+      this.store = new RedisCacheStore(choice.url, { commandTimeoutMs: opts.config.redis_command_timeout_ms, ...opts.redis });
     } else {
       if (choice.warning) diag.warn(choice.warning);
       this.store = new MemoryCacheStore({ maxEntries: opts.config.cache_max_entries, now: this.now });

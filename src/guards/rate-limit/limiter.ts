@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { diag, type Attributes, type Histogram, type Meter } from '@opentelemetry/api';
+import { diag, type Attributes, type Counter, type Histogram, type Meter } from '@opentelemetry/api';
 import type { GovernorConfig } from '../../config/schema';
 import { ATTR, BUCKETS, GOVERNOR_METRIC } from '../../semconv';
 import { parseCount, parseResetMs } from './duration';
@@ -105,7 +105,9 @@ export class RateLimiter {
   private readonly now: () => number;
   private readonly maxWaitMs: number;
   private readonly waitHistogram: Histogram;
+  private readonly clamped: Counter;
   private readonly redisUrl: string | undefined;
+  private readonly redisCommandTimeoutMs: number | undefined;
   private readonly windowMs: number;
   private redis: RedisWindows | undefined;
   private readonly instanceId = randomBytes(6).toString('hex');
@@ -120,12 +122,16 @@ export class RateLimiter {
     this.active = anyLimit(config);
     this.maxWaitMs = Math.max(0, (config.rate_limit_max_wait_seconds ?? 30) * 1000);
     this.redisUrl = config.redis_url;
+    this.redisCommandTimeoutMs = config.redis_command_timeout_ms;
     this.windowMs = opts.windowMs ?? WINDOW_MS;
     this.lastSweep = this.now();
     this.waitHistogram = meter.createHistogram(GOVERNOR_METRIC.RATELIMIT_WAIT, {
       description: 'Time calls waited in the client-side rate limiter before they were sent',
       unit: 's',
       advice: { explicitBucketBoundaries: [...BUCKETS.SECONDS] },
+    });
+    this.clamped = meter.createCounter(GOVERNOR_METRIC.RATELIMIT_RESET_CLAMPED, {
+      description: 'Provider rate-limit resets longer than the window, clamped to it (a hostile or broken header)',
     });
     meter
       .createObservableGauge(GOVERNOR_METRIC.RATELIMIT_REMAINING, {
@@ -202,7 +208,12 @@ export class RateLimiter {
         const remaining = parseCount(headers.get(h.remaining));
         if (remaining === undefined) continue;
         // The reset matters when nothing is left (it ends the pause); otherwise the gauge lives a window.
-        const resetMs = remaining === 0 ? parseResetMs(headers.get(h.reset)) : undefined;
+        let resetMs = remaining === 0 ? parseResetMs(headers.get(h.reset)) : undefined;
+        // A provider's reset is within its window; a longer one (99999h) would block for years.
+        if (resetMs !== undefined && resetMs > this.windowMs) {
+          resetMs = this.windowMs;
+          this.clamped.add(1, { [ATTR.PROVIDER_NAME]: target.provider, [ATTR.KIND]: h.kind });
+        }
         const expiresAt = now + Math.max(this.windowMs, resetMs ?? 0);
         const id = key + h.suffix;
         const known = this.remaining.get(id);
@@ -455,7 +466,7 @@ export class RateLimiter {
   /** The shared windows, connected on first use (only when a limit applies and `redis_url` is set). */
   private redisWindows(): RedisWindows | undefined {
     if (!this.redisUrl || this.closed) return undefined;
-    this.redis ??= new RedisWindows(this.redisUrl, { windowMs: this.windowMs }, (available, error) => {
+    this.redis ??= new RedisWindows(this.redisUrl, { windowMs: this.windowMs, commandTimeoutMs: this.redisCommandTimeoutMs }, (available, error) => {
       if (available) diag.info('llm-governor: rate limiter: Redis reachable again; the rate-limit windows are shared again');
       else diag.warn(`llm-governor: rate limiter: Redis unreachable (${error?.message ?? 'unknown error'}); each process uses its own rate-limit window until it is back`);
     });

@@ -12,11 +12,16 @@ export interface Limits {
 export interface RateLimitTarget {
   provider: string;
   model: string;
+  /** The host the call goes to: quotas are per endpoint (two Azure resources have two). */
+  server?: string;
 }
 
-/** The id of a target: its window, its Redis key and the prefix of its limiter ids. */
+/**
+ * The id of a target: its window, its Redis key and the prefix of its limiter ids. Per server,
+ * so that a pause one endpoint asked for (its `x-ratelimit-*` headers) holds only that endpoint.
+ */
 export function targetKey(target: RateLimitTarget): string {
-  return `${target.provider}|${target.model}`;
+  return target.server ? `${target.provider}|${target.model}|${target.server}` : `${target.provider}|${target.model}`;
 }
 
 /**

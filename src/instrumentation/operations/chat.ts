@@ -1,12 +1,13 @@
 import { OPERATION } from '../../semconv';
 import type { CallRecord } from '../record';
+import { wireText } from './common';
 import { addFinishReason, chatMaxOutput, contentText, maxOutputField, samplingAttributes, withIncludeUsage } from './common';
 import type { Body, Operation } from './types';
 import { readUsage } from './usage';
 
 function readCommon(obj: any, rec: CallRecord): void {
   // Azure's first stream chunk (prompt filter results) has an empty model and id: skip those.
-  if (typeof obj.model === 'string' && obj.model) rec.responseModel = obj.model;
+  if (typeof obj.model === 'string' && obj.model) rec.responseModel = wireText(obj.model);
   if (typeof obj.id === 'string' && obj.id) rec.responseId = obj.id;
   if (typeof obj.service_tier === 'string') rec.serviceTier = obj.service_tier;
   if (typeof obj.system_fingerprint === 'string') rec.systemFingerprint = obj.system_fingerprint;

@@ -67,3 +67,16 @@ export const chatMaxOutput: import('./types').MaxOutputParam = {
     return { ...body, [field]: tokens };
   },
 };
+
+/** A value from the wire kept on the record (and the span): cut to a sane length. */
+export function wireText(value: string, max = 256): string {
+  return value.length > max ? cutCopy(value, max) : value;
+}
+
+/**
+ * The first `max` characters as a string of their own. (A plain `slice` of a long string is a
+ * view that keeps the whole original alive: 10 KB per cut, for as long as the cut is kept.)
+ */
+export function cutCopy(value: string, max: number): string {
+  return Buffer.from(value.slice(0, max), 'utf8').toString('utf8');
+}

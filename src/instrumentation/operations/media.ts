@@ -1,5 +1,6 @@
 import { ATTR, OPERATION } from '../../semconv';
 import type { CallRecord } from '../record';
+import { wireText } from './common';
 import type { Body, Operation } from './types';
 import { readUsage } from './usage';
 
@@ -7,7 +8,7 @@ const fieldOf = (body: Body, key: string): unknown => body?.[key];
 
 function readModelAndUsage(result: any, rec: CallRecord): void {
   if (!result || typeof result !== 'object') return;
-  if (typeof result.model === 'string') rec.responseModel = result.model;
+  if (typeof result.model === 'string') rec.responseModel = wireText(result.model);
   if (typeof result.id === 'string') rec.responseId = result.id;
   const usage = readUsage(result.usage);
   if (usage) rec.usage = { ...rec.usage, ...usage };

@@ -1,12 +1,12 @@
 import { OPERATION } from '../../semconv';
 import type { CallRecord } from '../record';
-import { addFinishReason, contentText, maxOutputField, samplingAttributes } from './common';
+import { addFinishReason, contentText, maxOutputField, samplingAttributes, wireText } from './common';
 import type { Operation } from './types';
 import { readUsage } from './usage';
 
 function readResponse(r: any, rec: CallRecord): void {
   if (!r || typeof r !== 'object') return;
-  if (typeof r.model === 'string') rec.responseModel = r.model;
+  if (typeof r.model === 'string') rec.responseModel = wireText(r.model);
   if (typeof r.id === 'string') rec.responseId = r.id;
   if (typeof r.service_tier === 'string') rec.serviceTier = r.service_tier;
   // The Responses API has a status, not finish reasons; map it onto the conventions' notion.
