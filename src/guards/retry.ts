@@ -1,6 +1,6 @@
 /**
  * The retry policy, as pure functions: which answers are worth another attempt, and how long to
- * wait before it. The loop itself is the call's `send` step (`instrumentation/call.ts`): exactly
+ * wait before it. The loop itself is the retry layer (`pipeline/layers/retry.ts`): exactly
  * one loop per call, ours for JSON requests (the SDK's own is then set to 0 retries).
  */
 

@@ -7,26 +7,26 @@ import type { Admission } from '../cost/engine';
 import type { CallCost, Governor } from '../cost/governor';
 import { picoToUsd } from '../cost/money';
 import { asSdkError, governorError } from '../errors';
-import { isBreakerFailure, type BreakerKey, type BreakerTicket } from '../guards/breaker';
 import type { CachedResponse } from '../guards/cache';
 import { cacheKey } from '../guards/cache';
-import { backupsFor, type ClientClasses, type Target } from '../guards/fallback';
+import type { ClientClasses, Target } from '../guards/fallback';
 import type { Guards } from '../guards';
-import { RateLimitWaitExceeded, type RateLimitPermit, type RateLimitTarget } from '../guards/rate-limit';
-import { isRetryableStatus, retryDelayMs, sleep } from '../guards/retry';
 import { countTokensOnce, estimateInputTokens } from '../cost/tokens';
 import type { ProviderInfo } from '../providers/detect';
 import { ATTR, EVENT, EVENT_ATTR, PROVIDER, REJECT_REASON } from '../semconv';
 import type { GenAiMetrics } from './metrics';
 import type { Body, Operation } from './operations';
-import { redact, rememberRequestCredentials } from '../redaction';
+import { redact } from '../redaction';
 import { letGo } from './holders';
 import { observeRawAnswer } from './raw-answer';
 import { newRecord, type CallRecord } from './record';
 import { backupOptions, buildAttempt, sendAttempt, type BuiltRequest } from './sdk-request';
 import { endAttributes, startAttributes } from './span-attributes';
 import { safely } from './safely';
-import { cacheableHeaders, isAbort, isJsonAnswer, isReadWhole, refusalOf, refusalResponse, replayResponse, withBody, type Refusal } from './wire';
+import { errorType } from '../pipeline/error-type';
+import { TargetUnusable, type BuiltAttempt, type CallEnd, type CallScope } from '../pipeline/send-layer';
+import { send as sendDown } from '../pipeline/send-order';
+import { refusalOf, type Refusal } from '../pipeline/wire';
 
 /** What every call shares: set up once by the instrumentation. */
 export interface Runtime {
@@ -52,17 +52,6 @@ export interface SendRequest {
   controller: AbortController;
   /** The SDK's own fetchWithTimeout, unwrapped, bound to the client given. */
   fetch: (client: unknown, url: string, init: RequestInit, ms: number, controller: AbortController) => Promise<Response>;
-}
-
-/** One HTTP attempt's result, as the retry and fallback policy sees it. */
-interface Attempt {
-  /** A 2xx answer with a sound body: the call is served. */
-  ok: boolean;
-  response?: Response;
-  error?: unknown;
-  retryable: boolean;
-  /** Why it failed, for the retry and fallback counters: the status, or the error type. */
-  reason?: string;
 }
 
 /** Where a call keeps itself in its context, for the send step (see `patch.ts`). */
@@ -106,8 +95,6 @@ export class Call {
   private holders = 0;
   private attribution: Attribution = {};
   private admission?: Admission;
-  private ticket?: BreakerTicket;
-  private permit?: RateLimitPermit;
   private failure?: unknown;
   /** The body as sent (after our changes), for backups and the cache. */
   private sentBody?: Body;
@@ -117,7 +104,11 @@ export class Call {
   private cacheKey?: string;
   private cached?: CachedResponse;
   private tokenEstimate?: number;
-  private served?: Target;
+  /** The SDK's request for this call, as its transport hook handed it over. */
+  private sdkRequest?: SendRequest;
+  private readonly backupOptions = new Map<Target, Record<string, unknown>>();
+  /** What the send layers asked to run when the call ends (breaker tickets, rate-limit corrections). */
+  private readonly finishers: Array<(end: CallEnd) => void> = [];
   /** The SDK's own options object of this call (its first buildRequest's), for rebuilding retries. */
   private sdkOptions?: Record<string, unknown>;
   /** The JSON value of the answer's body, read whole by the send step (until the call ends). */
@@ -310,86 +301,78 @@ export class Call {
     return withUsage;
   }
 
-  // ── send: called by the transport hook with the SDK's request ────────────────────────────
+  // ── send: the pipeline (pipeline/send-order.ts), with this call as its scope ────────────────
 
   /**
-   * Sends the call: to the app's own provider first, then to each backup. On each target: wait
-   * for the rate limit, pass the breaker, send; retry what is retryable (backoff honouring
-   * `retry-after`), and fall back once the retries are spent or the breaker is open. Returns
-   * the answer the SDK should see; a refusal of ours is an HTTP answer the SDK turns into our
-   * error. Throws only what the SDK would have seen from fetch (a connection error, a timeout,
-   * the app's own abort).
+   * Sends the call down the one send path (cache replay → fallback → retry → rate limit →
+   * breaker → transport). Returns the answer the SDK should see; a refusal of ours is an HTTP
+   * answer the SDK turns into our error. Throws only what the SDK would have seen from fetch (a
+   * connection error, a timeout, the app's own abort).
    */
-  async send(req: SendRequest): Promise<Response> {
-    if (this.cached) return replayResponse(this.cached);
-    const signal = req.init.signal;
-    const targets = this.targets();
-    let last: Attempt | undefined;
-    let refusal: Refusal | undefined;
-    for (let t = 0; t < targets.length; t++) {
-      const target = targets[t]!;
-      if (t > 0) {
-        const refused = await this.switchTo(target, targets[t - 1]!, refusal ? refusal.code : last?.reason ?? 'failed');
-        if (refused) {
-          refusal = refused;
-          continue;
-        }
-      }
-      const options = target.primary ? this.sdkOptions : this.backupRequestOptions(target, signal);
-      if (!target.primary && !options) continue;
-      refusal = undefined;
-      for (let retry = 0; retry <= (this.ownsRetries ? this.maxRetries : 0); retry++) {
-        if (retry > 0) {
-          const wait = retryDelayMs(retry, this.retrySettings(), last?.response?.headers);
-          if (wait === undefined) break; // the provider asked for longer than we wait: fall back
-          this.rt.guards?.metrics.retry(target.provider.name, target.model, last?.reason ?? 'failed');
-          await sleep(wait, signal);
-        }
-        const gate = await this.gate(target, signal);
-        if ('refusal' in gate) {
-          refusal = gate.refusal;
-          break;
-        }
-        discard(last?.response); // replaced by a new attempt: free its connection
-        // Every attempt but the SDK's own first is built as the SDK builds one (new credentials, retry count).
-        let built: BuiltRequest | undefined;
-        if (target.primary && (retry === 0 || !options)) built = { url: req.url, init: req.init };
-        else {
-          try {
-            built = await buildAttempt(target.client, options!, retry);
-          } catch (err) {
-            gate.ticket?.settle(false);
-            if (target.primary) throw err; // as the SDK's own loop would: its credentials failed
-            diag.warn(`llm-governor: fallback to ${target.provider.name} ${target.model} skipped: its request could not be built (${(err as Error)?.message})`);
-            break;
-          }
-        }
-        last = await this.attempt(target, built, req, gate.ticket);
-        if (last.ok) return this.accept(target, last.response!);
-        if (!last.retryable) return this.answer(last); // a 4xx: neither retried nor sent elsewhere
-      }
-      if (refusal && refusal.code !== 'circuit_open') break; // rate limited: not a provider failure
-    }
-    if (refusal) {
-      // Refused after a real attempt failed (a backup's breaker, budget or rate limit): the app
-      // sees that provider's own failure, not a refusal saying nothing was sent.
-      if (last) return this.answer(last);
-      // Budget refusals were counted by the governor, with their budget's name.
-      if (refusal.code === 'circuit_open') this.countRejected(REJECT_REASON.CIRCUIT_OPEN);
-      if (refusal.code === 'rate_limited') this.countRejected(REJECT_REASON.RATE_LIMITED);
-      return refusalResponse(refusal);
-    }
-    return this.answer(last!);
+  send(req: SendRequest): Promise<Response> {
+    this.sdkRequest = req;
+    return sendDown({ target: this.primaryTarget(), retry: 0 }, this.scope(req));
   }
 
-  /** The app's provider, then (when our loop is in charge) the configured backups. */
-  private targets(): Target[] {
+  private primaryTarget(): Target {
     const model = (this.sentBody?.model as string | undefined) ?? this.rec.requestModel ?? '';
-    const primary: Target = { provider: this.provider, model, client: this.client, primary: true };
-    const guards = this.rt.guards;
-    if (!this.ownsRetries || !guards || !this.classes || !this.rt.config.fallbacks.length) return [primary];
-    const configs = backupsFor(this.rt.config.fallbacks, this.provider.name, this.rec.requestModel);
-    return configs.length ? [primary, ...guards.backups.targets(configs, model, this.classes)] : [primary];
+    return { provider: this.provider, model, client: this.client, primary: true };
+  }
+
+  /** What the send layers may touch of this call (see `CallScope`). */
+  private scope(req: SendRequest): CallScope {
+    const call = this;
+    return {
+      config: this.rt.config,
+      guards: this.rt.guards,
+      signal: req.init.signal,
+      controller: req.controller,
+      ownsRetries: this.ownsRetries,
+      maxRetries: this.maxRetries,
+      stream: this.rec.stream,
+      primary: this.primaryTarget(),
+      classes: this.classes,
+      requestModel: this.rec.requestModel,
+      cached: this.cached,
+      cacheKey: this.cacheKey,
+      tokens: () => this.tokens(),
+      build: (target, retry) => this.build(target, retry),
+      prepareBackup: (target) => this.prepareBackup(target, req.init.signal),
+      switchTo: (target, from, reason) => this.switchTo(target, from, reason),
+      served: (target) => this.accept(target),
+      answerRead: (value) => {
+        call.answer_ = value;
+      },
+      attemptStarted: (target) => this.attemptStarted(target),
+      attemptFinished: (status, error) => this.attemptFinished(status, error),
+      audit: (kind, facts) => this.audit(kind, facts),
+      setAttribute: (key, value) => safely(() => this.span.setAttribute(key, value)),
+      countRejected: (reason) => this.countRejected(reason),
+      onFinish: (cb) => {
+        this.finishers.push(cb);
+      },
+    };
+  }
+
+  /**
+   * Try `retry` on `target`, built as the SDK builds one: the SDK's own first request as it is;
+   * every other (new credentials, the retry count) by the SDK's own steps from its options.
+   */
+  private async build(target: Target, retry: number): Promise<BuiltAttempt> {
+    const req = this.sdkRequest!;
+    const options = target.primary ? this.sdkOptions : this.backupOptions.get(target);
+    if (target.primary && (retry === 0 || !options)) {
+      return { url: req.url, headers: req.init.headers, ms: req.ms, send: (controller) => req.fetch(target.client, req.url, req.init, req.ms, controller) };
+    }
+    let built: BuiltRequest;
+    try {
+      built = await buildAttempt(target.client, options!, retry);
+    } catch (err) {
+      if (target.primary) throw err; // as the SDK's own loop would: its credentials failed
+      diag.warn(`llm-governor: fallback to ${target.provider.name} ${target.model} skipped: its request could not be built (${(err as Error)?.message})`);
+      throw new TargetUnusable(String(err));
+    }
+    return { url: built.url, headers: built.init.headers, ms: req.ms, send: (controller) => sendAttempt(target.client, built, req.ms, controller, req.fetch) };
   }
 
   /** Moving on to a backup: counted, on the span, and re-admitted on the budgets that cover it. */
@@ -422,14 +405,15 @@ export class Call {
     }
   }
 
-  /** The options of a backup's request (the body with the backup's model), kept for all its attempts. */
-  private backupRequestOptions(target: Target, signal: AbortSignal | null | undefined): Record<string, unknown> | undefined {
+  /** The options of a backup's request (the body with the backup's model), kept for all its tries. */
+  private prepareBackup(target: Target, signal: AbortSignal | null | undefined): boolean {
     try {
       const body = this.applyAdmission({ ...this.sentBody!, model: target.model }, this.admission);
-      return backupOptions(this.path, body, signal);
+      this.backupOptions.set(target, backupOptions(this.path, body, signal));
+      return true;
     } catch (err) {
       diag.warn(`llm-governor: fallback to ${target.provider.name} ${target.model} skipped: its request could not be built (${(err as Error)?.message})`);
-      return undefined;
+      return false;
     }
   }
 
@@ -438,147 +422,21 @@ export class Call {
     if (!this.sdkOptions && client === this.client) this.sdkOptions = options;
   }
 
-  /** The rate limit, then the breaker: a refusal here sends nothing. */
-  private async gate(target: Target, signal: AbortSignal | null | undefined): Promise<{ ticket?: BreakerTicket } | { refusal: Refusal }> {
-    const guards = this.rt.guards;
-    if (!guards) return {};
-    const key = breakerKey(target);
-    const breakers = guards.breakers;
-    if (breakers?.isOpen(key)) return { refusal: this.circuitOpen(key) };
-    {
-      // Also without configured limits: a provider that said "0 remaining" pauses its target.
-      try {
-        const permit = await guards.limiter.acquire(limiterTarget(target), guards.limiter.active ? this.tokens() : 0, signal ?? undefined);
-        this.permit?.settle();
-        this.permit = permit;
-        if (permit.waitedMs > 0) this.span.setAttribute(ATTR.RATE_LIMIT_WAIT_MS, Math.round(permit.waitedMs));
-      } catch (err) {
-        if (!(err instanceof RateLimitWaitExceeded)) throw err; // the app's abort
-        const waited = err as RateLimitWaitExceeded;
-        const message = waited.limiter.includes('provider-')
-          ? `llm-governor: ${target.provider.name} ${target.model} answered that nothing is left of its ${waited.limiter.split('provider-')[1]} rate limit for another ${Math.ceil((waited.retryAfterMs ?? 0) / 1000)} s, longer than the rate limiter's maximum wait; nothing was sent`
-          : `llm-governor: the client-side rate limit for ${target.provider.name} ${target.model} held this call for ${Math.round(waited.waitedMs)} ms, its maximum wait; nothing was sent`;
-        this.audit('rate_limit_rejected', {
-          provider: target.provider.name,
-          model: target.model,
-          providerHost: target.provider.serverAddress,
-          providerPort: target.provider.serverPort,
-          statusCode: 'rate_limited',
-          detail: `${waited.limiter} limit; waited ${Math.round(waited.waitedMs)} ms`,
-        });
-        return { refusal: { code: 'rate_limited', status: 429, message, details: { limiter: waited.limiter, waitedMs: waited.waitedMs, retryAfterMs: waited.retryAfterMs } } };
-      }
-    }
-    if (!breakers) return {};
-    try {
-      return { ticket: breakers.admit(key, this.client) };
-    } catch (err) {
-      return { refusal: refusalOf(err) ?? this.circuitOpen(key) };
-    }
-  }
-
-  private circuitOpen(key: BreakerKey): Refusal {
-    const r = refusalOf(safely(() => this.rt.guards!.breakers!.refusal(key, this.client)));
-    return r ?? { code: 'circuit_open', status: 503, message: `llm-governor: the circuit breaker for ${key.provider} ${key.model} is open; nothing was sent`, details: { breaker: key.id } };
-  }
-
-  /**
-   * One HTTP attempt, with its own AbortController: the SDK's per-attempt timeout aborts only
-   * this attempt, while an abort of the SDK's controller (the app's `stream.controller.abort()`,
-   * or its signal) is forwarded to it. A body that was asked for as JSON is read here, within the
-   * same timeout, so a stalled, cut-off or malformed one can be retried.
-   */
-  private async attempt(target: Target, built: BuiltRequest, req: SendRequest, ticket: BreakerTicket | undefined): Promise<Attempt> {
-    this.attemptStarted(target);
-    safely(() => rememberRequestCredentials(built.init.headers)); // an echo of them is redacted
-    const started = performance.now();
-    const controller = new AbortController();
-    const forward = () => controller.abort();
-    if (req.controller.signal.aborted) controller.abort();
-    else req.controller.signal.addEventListener('abort', forward, { once: true });
-    const appAborted = () => isAbort(built.init.signal) || req.controller.signal.aborted;
-    let response: Response | undefined;
-    try {
-      response = await (built.init === req.init ? req.fetch(target.client, built.url, built.init, req.ms, controller) : sendAttempt(target.client, built, req.ms, controller, req.fetch));
-      const res = response;
-      safely(() => this.rt.guards?.limiter.observe(limiterTarget(target), res.headers));
-      if (response.ok && this.ownsRetries && !this.rec.stream && isJsonAnswer(response)) {
-        const timer = setTimeout(() => controller.abort(), Math.max(0, req.ms - (performance.now() - started)));
-        let text: string;
-        try {
-          text = await response.text();
-        } finally {
-          clearTimeout(timer);
-        }
-        let parsed: unknown;
-        let malformed: unknown;
-        try {
-          parsed = JSON.parse(text);
-        } catch (err) {
-          malformed = err;
-        }
-        response = withBody(response, text, parsed);
-        this.answer_ = parsed;
-        if (malformed) throw malformed; // retried like a failed attempt
-      }
-    } catch (err) {
-      req.controller.signal.removeEventListener('abort', forward);
-      this.attemptFinished(response?.status, err);
-      const byApp = appAborted();
-      // A timeout (our attempt's controller aborted, not by the app) counts against the provider.
-      ticket?.settle(!byApp && (controller.signal.aborted || isBreakerFailure(err)));
-      if (byApp) throw err;
-      // Out of attempts with a malformed body: the app sees the answer, and the SDK's own error.
-      return { ok: false, error: err, response: response?.bodyUsed === false ? response : undefined, retryable: true, reason: controller.signal.aborted ? 'timeout' : errorType(err) };
-    }
-    this.attemptFinished(response.status);
-    if (response.ok) {
-      this.ticket = ticket;
-      return { ok: true, response, retryable: false };
-    }
-    req.controller.signal.removeEventListener('abort', forward);
-    ticket?.settle(response.status >= 500 || response.status === 429);
-    return { ok: false, response, retryable: isRetryableStatus(response.status, response.headers), reason: String(response.status) };
-  }
-
-  /** The answer served: note who served it, and keep it for the cache. */
-  private accept(target: Target, response: Response): Response {
-    this.served = target;
-    if (!target.primary) {
-      safely(() => {
-        this.rec.servedProvider = target.provider.name;
-        this.rec.servedModel = target.model;
-        this.rec.serverAddress = target.provider.serverAddress;
-        this.rec.serverPort = target.provider.serverPort;
-        this.span.setAttributes({
-          [ATTR.SERVED_PROVIDER]: target.provider.name,
-          [ATTR.SERVED_MODEL]: target.model,
-          ...(target.provider.serverAddress ? { [ATTR.SERVER_ADDRESS]: target.provider.serverAddress } : {}),
-          ...(target.provider.serverPort ? { [ATTR.SERVER_PORT]: target.provider.serverPort } : {}),
-        });
+  /** The answer served came from `target`: after a fallback, the span says so. */
+  private accept(target: Target): void {
+    if (target.primary) return;
+    safely(() => {
+      this.rec.servedProvider = target.provider.name;
+      this.rec.servedModel = target.model;
+      this.rec.serverAddress = target.provider.serverAddress;
+      this.rec.serverPort = target.provider.serverPort;
+      this.span.setAttributes({
+        [ATTR.SERVED_PROVIDER]: target.provider.name,
+        [ATTR.SERVED_MODEL]: target.model,
+        ...(target.provider.serverAddress ? { [ATTR.SERVER_ADDRESS]: target.provider.serverAddress } : {}),
+        ...(target.provider.serverPort ? { [ATTR.SERVER_PORT]: target.provider.serverPort } : {}),
       });
-    }
-    const cache = this.cacheKey ? this.rt.guards?.cache : undefined;
-    if (cache && this.cacheKey && response.bodyUsed === false && !this.rec.stream && isJsonAnswer(response)) {
-      const key = this.cacheKey;
-      // The body was read whole (withBody): a clone shares nothing with the app's copy.
-      void response
-        .clone()
-        .text()
-        .then((body) => cache.set(key, { status: response.status, headers: cacheableHeaders(response.headers), body }))
-        .catch(() => undefined);
-    }
-    return response;
-  }
-
-  /** The last failure, as the SDK must see it: the answer itself, or the error fetch raised. */
-  private answer(last: Attempt): Response {
-    if (last.response) return last.response;
-    throw last.error;
-  }
-
-  private retrySettings() {
-    return { maxDelayMs: this.rt.config.retry_max_delay_seconds * 1000, retryAfterMaxMs: this.rt.config.retry_after_max_seconds * 1000 };
+    });
   }
 
   /** The request's tokens for a TPM limit: its input, counted once, plus the output it asks for. */
@@ -800,8 +658,8 @@ export class Call {
     // A cache hit spent nothing: what it would have cost is counted as saved.
     const spent = this.cached ? undefined : cost;
     safely(() => this.rt.governor?.settle(this.admission, spent));
-    safely(() => this.ticket?.settle(outcome === 'error' && isBreakerFailure(this.failure)));
-    safely(() => this.permit?.settle(produced ? (this.rec.usage.inputTokens ?? 0) + (this.rec.usage.outputTokens ?? 0) : 0));
+    const end: CallEnd = { outcome, error: this.failure, tokens: produced ? (this.rec.usage.inputTokens ?? 0) + (this.rec.usage.outputTokens ?? 0) : 0 };
+    for (const cb of this.finishers) safely(() => cb(end));
     const durationSeconds = (performance.now() - this.rec.startTime) / 1000;
     safely(() => this.auditEnd(outcome, cost, durationSeconds * 1000));
     this.span.setAttributes(endAttributes(this.rec));
@@ -868,17 +726,6 @@ export class Call {
 
 const TOKEN_BILLED = new Set<string>(['chat', 'text_completion', 'embeddings']);
 
-/** Frees a failed answer's connection: a web stream (fetch) or a Node stream (openai 4's node-fetch). */
-function discard(response: Response | undefined): void {
-  if (!response || response.bodyUsed || isReadWhole(response)) return;
-  const body = response.body as { cancel?: () => Promise<void>; destroy?: () => void } | null | undefined;
-  if (!body) return;
-  safely(() => {
-    if (typeof body.cancel === 'function') void body.cancel().catch(() => undefined);
-    else if (typeof body.destroy === 'function') body.destroy();
-  });
-}
-
 /** Per call, `x-llm-governor-cache: on|off` in the request options' headers overrides the config. */
 export const CACHE_HEADER = 'x-llm-governor-cache';
 
@@ -889,30 +736,8 @@ function headerOf(headers: unknown, name: string): string | undefined {
   return undefined;
 }
 
-/** A rate-limit target: per endpoint (host and port), since a provider's quota is per endpoint. */
-function limiterTarget(target: Target): RateLimitTarget {
-  const p = target.provider;
-  return { provider: p.name, model: target.model, server: p.serverAddress && (p.serverPort ? `${p.serverAddress}:${p.serverPort}` : p.serverAddress) };
-}
-
-function breakerKey(target: Target): BreakerKey {
-  const p = target.provider;
-  return { id: `${p.name}|${target.model}|${p.serverAddress ?? ''}|${p.serverPort ?? ''}`, provider: p.name, model: target.model, server: p.serverAddress };
-}
-
 export function spanName(rec: Pick<CallRecord, 'operation' | 'requestModel'>): string {
   return rec.requestModel ? `${rec.operation} ${rec.requestModel}` : rec.operation;
-}
-
-/** A low-cardinality error type: our errors' code, else the SDK error's class name. */
-export function errorType(error: unknown): string {
-  if (error && typeof error === 'object') {
-    const code = (error as { llmGovernorCode?: unknown }).llmGovernorCode;
-    if (typeof code === 'string') return code;
-    const name = (error as { constructor?: { name?: unknown } }).constructor?.name;
-    if (typeof name === 'string' && name && name !== 'Object') return name;
-  }
-  return '_OTHER';
 }
 
 /**

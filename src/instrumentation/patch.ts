@@ -9,7 +9,7 @@ import { Call, callIn, type Runtime, type SendRequest } from './call';
 import { operationForPath } from './operations';
 import { rememberSecret } from '../redaction';
 import { isOwnedAttempt } from './sdk-request';
-import { GOVERNOR_HEADER, headerValue } from './wire';
+import { GOVERNOR_HEADER, headerValue } from '../pipeline/wire';
 
 /**
  * The call whose HTTP exchange runs in this async context. Our own AsyncLocalStorage, not the

@@ -16,7 +16,7 @@
 import { Transform } from 'node:stream';
 import { holdWhileAlive } from './holders';
 import { SseEvents } from './sse-events';
-import { delegateBody, isReadWhole } from './wire';
+import { delegateBody, isReadWhole } from '../pipeline/wire';
 
 /** What the raw observer needs of a call. */
 export interface RawAnswerCall {

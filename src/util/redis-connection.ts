@@ -36,31 +36,34 @@ export class CommandTimeoutError extends Error {
   }
 }
 
-export class RedisConnection {
+/**
+ * One ioredis client per URL and settings, shared by every store of the process (budgets,
+ * rate-limit windows, cache): one socket, one in-flight count that holds it.
+ */
+class SharedClient {
   readonly redis: Redis;
-  readonly commandTimeoutMs: number;
-  private readonly connectTimeoutMs: number;
+  users = 0;
   private inflight = 0;
-  private closing = false;
   /** The first connection attempt is over (ready, or failed): later commands never wait for one. */
   private firstAttemptOver = false;
   private connecting: Promise<void> | undefined;
 
-  /** `scripts`: Lua scripts defined as commands (EVALSHA, falling back to EVAL on NOSCRIPT). */
-  constructor(url: string, opts: RedisConnectionOptions = {}, scripts: Record<string, string> = {}) {
-    this.commandTimeoutMs = opts.commandTimeoutMs ?? REDIS_DEFAULTS.commandTimeoutMs;
-    this.connectTimeoutMs = opts.connectTimeoutMs ?? REDIS_DEFAULTS.connectTimeoutMs;
-    const maxDelay = opts.maxReconnectDelayMs ?? REDIS_DEFAULTS.maxReconnectDelayMs;
+  constructor(
+    url: string,
+    readonly commandTimeoutMs: number,
+    private readonly connectTimeoutMs: number,
+    maxDelay: number,
+  ) {
     this.redis = new Redis(url, {
-      connectTimeout: this.connectTimeoutMs,
-      commandTimeout: this.commandTimeoutMs + BACKSTOP_MS,
+      connectTimeout: connectTimeoutMs,
+      commandTimeout: commandTimeoutMs + BACKSTOP_MS,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times - 1, 16), maxDelay),
       lazyConnect: false,
     });
-    for (const [name, lua] of Object.entries(scripts)) this.redis.defineCommand(name, { lua });
+    this.redis.setMaxListeners(0);
     const attemptOver = () => (this.firstAttemptOver = true);
     this.redis.on('error', attemptOver);
     this.redis.on('close', attemptOver);
@@ -73,20 +76,7 @@ export class RedisConnection {
     this.redis.on('reconnecting', () => process.nextTick(() => (this.redis as unknown as { reconnectTimeout?: NodeJS.Timeout }).reconnectTimeout?.unref?.()));
   }
 
-  get closed(): boolean {
-    return this.closing;
-  }
-
-  /** Calls a defined script command with its keys and arguments. */
-  script(name: string, keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    const command = (this.redis as unknown as Record<string, (numKeys: number, ...rest: string[]) => Promise<unknown>>)[name];
-    if (typeof command !== 'function') return Promise.reject(new Error(`redis: no script named ${name}`));
-    return this.send(() => command.call(this.redis, keys.length, ...keys, ...args));
-  }
-
-  /** Sends one command: holds the process while in flight, waits for the first connection, keeps the deadline. */
   async send<T>(send: () => Promise<T>): Promise<T> {
-    if (this.closing) throw new Error('the Redis connection is closed');
     if (this.inflight++ === 0) this.holdEventLoop(true);
     try {
       await this.firstConnection();
@@ -96,10 +86,7 @@ export class RedisConnection {
     }
   }
 
-  /** QUIT (bounded by the command timeout), then drops the socket. */
   async close(): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
     if (this.redis.status === 'ready') await withDeadline(this.redis.quit(), this.commandTimeoutMs).catch(() => undefined);
     this.redis.disconnect(false);
   }
@@ -116,6 +103,71 @@ export class RedisConnection {
       this.connecting = undefined;
     });
     return this.connecting;
+  }
+}
+
+const CLIENTS = new Map<string, SharedClient>();
+
+/** A store's use of the process's Redis client for its URL: its scripts, its listeners, its close. */
+export class RedisConnection {
+  private readonly core: SharedClient;
+  private readonly key: string;
+  private readonly listeners: Array<[string, (...args: any[]) => void]> = [];
+  private closing = false;
+
+  /** `scripts`: Lua scripts defined as commands (EVALSHA, falling back to EVAL on NOSCRIPT). */
+  constructor(url: string, opts: RedisConnectionOptions = {}, scripts: Record<string, string> = {}) {
+    const commandTimeoutMs = opts.commandTimeoutMs ?? REDIS_DEFAULTS.commandTimeoutMs;
+    const connectTimeoutMs = opts.connectTimeoutMs ?? REDIS_DEFAULTS.connectTimeoutMs;
+    const maxDelay = opts.maxReconnectDelayMs ?? REDIS_DEFAULTS.maxReconnectDelayMs;
+    this.key = [url, commandTimeoutMs, connectTimeoutMs, maxDelay].join('\u0000');
+    let core = CLIENTS.get(this.key);
+    if (!core) CLIENTS.set(this.key, (core = new SharedClient(url, commandTimeoutMs, connectTimeoutMs, maxDelay)));
+    core.users++;
+    this.core = core;
+    const redis = core.redis as unknown as Record<string, unknown>;
+    for (const [name, lua] of Object.entries(scripts)) if (typeof redis[name] !== 'function') core.redis.defineCommand(name, { lua });
+  }
+
+  get redis(): Redis {
+    return this.core.redis;
+  }
+
+  get commandTimeoutMs(): number {
+    return this.core.commandTimeoutMs;
+  }
+
+  get closed(): boolean {
+    return this.closing;
+  }
+
+  /** Listens to the client's events until this use is closed. */
+  on(event: 'error' | 'close' | 'ready', listener: (...args: any[]) => void): void {
+    this.listeners.push([event, listener]);
+    this.core.redis.on(event, listener);
+  }
+
+  /** Calls a defined script command with its keys and arguments. */
+  script(name: string, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    const command = (this.core.redis as unknown as Record<string, (numKeys: number, ...rest: string[]) => Promise<unknown>>)[name];
+    if (typeof command !== 'function') return Promise.reject(new Error(`redis: no script named ${name}`));
+    return this.send(() => command.call(this.core.redis, keys.length, ...keys, ...args));
+  }
+
+  /** Sends one command: holds the process while in flight, waits for the first connection, keeps the deadline. */
+  send<T>(send: () => Promise<T>): Promise<T> {
+    if (this.closing) return Promise.reject(new Error('the Redis connection is closed'));
+    return this.core.send(send);
+  }
+
+  /** This use ends; the last one QUITs (bounded by the command timeout) and drops the socket. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    for (const [event, listener] of this.listeners) this.core.redis.off(event, listener);
+    if (--this.core.users > 0) return;
+    if (CLIENTS.get(this.key) === this.core) CLIENTS.delete(this.key);
+    await this.core.close();
   }
 }
 

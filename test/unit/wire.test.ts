@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isReadWhole, withBody } from '../../src/instrumentation/wire';
+import { isReadWhole, withBody } from '../../src/pipeline/wire';
 
 /**
  * `withBody`: a network answer whose body we read whole (to check it) must read, for the SDK and

@@ -57,10 +57,9 @@ export class RedisBudgetStore implements BudgetStore {
       lgList: LIST_LUA,
     };
     this.conn = new RedisConnection(url, opts, scripts);
-    const redis = this.conn.redis;
-    redis.on('error', (error: Error) => this.setAvailable(false, error));
-    redis.on('close', () => this.setAvailable(false, new Error('the connection to Redis closed')));
-    redis.on('ready', () => this.setAvailable(true));
+    this.conn.on('error', (error: Error) => this.setAvailable(false, error));
+    this.conn.on('close', () => this.setAvailable(false, new Error('the connection to Redis closed')));
+    this.conn.on('ready', () => this.setAvailable(true));
   }
 
   /** Listens to availability transitions (false once when Redis becomes unreachable, true once when it recovers). Returns an unsubscribe function. */

@@ -13,6 +13,8 @@ export interface RateLimitPermit {
   readonly waitedMs: number;
   /** Correct the token count recorded for this request once the real usage is known (optional). */
   settle(actualTokens?: number): void;
+  /** The request was not sent after all (a later guard refused it): it no longer counts. */
+  cancel(): void;
 }
 
 export interface RateLimiterOptions {
@@ -31,7 +33,7 @@ const SWEEP_EVERY_MS = WINDOW_MS;
 /** Cached limit lookups before the cache starts over. */
 const LIMITS_CACHE_MAX = 10_000;
 
-const FREE_PERMIT: RateLimitPermit = Object.freeze({ waitedMs: 0, settle: () => undefined });
+const FREE_PERMIT: RateLimitPermit = Object.freeze({ waitedMs: 0, settle: () => undefined, cancel: () => undefined });
 
 interface Waiter {
   tokens: number;
@@ -340,7 +342,7 @@ export class RateLimiter {
     const waitedMs = Math.max(0, now - w.enqueuedAt);
     if (waitedMs > 0) this.waitHistogram.record(waitedMs / 1000, s.attrs);
     if (!s.limits) {
-      w.resolve(waitedMs > 0 ? { waitedMs, settle: () => undefined } : FREE_PERMIT);
+      w.resolve(waitedMs > 0 ? { waitedMs, settle: () => undefined, cancel: () => undefined } : FREE_PERMIT);
       return;
     }
     // Recorded here in Redis mode too: the fallback window then knows this process's sends.
@@ -367,6 +369,17 @@ export class RateLimiter {
           if (s.live > 0 && this.states.get(s.key) === s) this.pump(s);
         } catch (error) {
           diag.debug(`llm-governor: rate limiter: settle failed: ${String(error)}`);
+        }
+      },
+      cancel: () => {
+        try {
+          if (settled || this.closed) return;
+          settled = true;
+          s.window.remove(entry, this.now());
+          if (member && this.redis?.usable) this.redis.reweigh(s.key, member, '', -tokens).catch(() => undefined);
+          if (s.live > 0 && this.states.get(s.key) === s) this.pump(s);
+        } catch (error) {
+          diag.debug(`llm-governor: rate limiter: cancel failed: ${String(error)}`);
         }
       },
     };

@@ -44,10 +44,9 @@ export class RedisWindows {
     this.retryAfterFailureMs = opts.retryAfterFailureMs ?? 1_000;
     this.windowMs = opts.windowMs ?? WINDOW_MS;
     this.conn = new RedisConnection(url, opts, { lgRateAdmit: ADMIT_LUA, lgRateReweigh: REWEIGH_LUA });
-    const redis = this.conn.redis;
-    redis.on('error', (error: Error) => this.setAvailable(false, error));
-    redis.on('close', () => this.setAvailable(false, new Error('the connection to Redis closed')));
-    redis.on('ready', () => this.setAvailable(true));
+    this.conn.on('error', (error: Error) => this.setAvailable(false, error));
+    this.conn.on('close', () => this.setAvailable(false, new Error('the connection to Redis closed')));
+    this.conn.on('ready', () => this.setAvailable(true));
   }
 
   /** Whether an admission should ask Redis now (else the caller uses its in-memory window). */

@@ -104,6 +104,15 @@ export class SlidingWindow {
     return entry;
   }
 
+  /** Takes back a send that never went out (refused by a later guard), if it is still inside the window. */
+  remove(entry: WindowEntry, now: number): void {
+    this.prune(now);
+    const i = this.entries.indexOf(entry, this.start);
+    if (i < 0) return;
+    this.entries.splice(i, 1);
+    this.sum -= entry.tokens;
+  }
+
   /** Corrects an entry's weight, if it is still inside the window. */
   reweigh(entry: WindowEntry, tokens: number, now: number): void {
     this.prune(now);

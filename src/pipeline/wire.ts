@@ -17,13 +17,23 @@ export interface Refusal {
   details: object;
 }
 
+/** Our refusals, by the answer that stands for each (a provider cannot forge one with a header). */
+const REFUSALS = new WeakMap<Response, Refusal>();
+
 /** A refusal as an HTTP answer: the SDK's own error path builds the app's error from it, never retrying. */
 export function refusalResponse(r: Refusal): Response {
   const body = JSON.stringify({ error: { message: r.message, type: r.code, code: r.code, param: null, details: r.details } });
-  return new Response(body, {
+  const response = new Response(body, {
     status: r.status,
     headers: { 'content-type': 'application/json', [GOVERNOR_HEADER]: r.code, 'x-should-retry': 'false' },
   });
+  REFUSALS.set(response, r);
+  return response;
+}
+
+/** The refusal of ours an answer stands for, if it is one (nothing was sent). */
+export function refusalIn(response: Response): Refusal | undefined {
+  return REFUSALS.get(response);
 }
 
 /** The refusal an error of ours stands for (from `governorError`), or undefined for any other error. */
