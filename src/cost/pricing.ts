@@ -28,7 +28,7 @@
  *   dall-e-3 style tables (they have 'hd/' keys); 'auto' or a missing quality / size otherwise
  *   means "unknown".
  */
-import type { Usage } from '../instrumentation/record';
+import type { Usage } from '../operations/record';
 import { type OperationName, OPERATION, PROVIDER, type ProviderName } from '../semconv';
 import type { Pico } from './money';
 import { type LongContextPrice, type ModelPrice, normalizeImageKey, type TierName, type TierPrice } from './price-schema';

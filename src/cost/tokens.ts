@@ -1,4 +1,4 @@
-import type { Body, Operation } from '../instrumentation/operations';
+import type { Body, Operation } from '../operations';
 
 /**
  * Local token counts: a request's input for budget reservations and TPM limits, and usage where

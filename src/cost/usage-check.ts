@@ -3,7 +3,7 @@
  * above what the model can take in or give out. Such usage is not believed: the call is flagged
  * and priced at its worst case. Pure, table-tested.
  */
-import type { Usage } from '../instrumentation/record';
+import type { Usage } from '../operations/record';
 
 export type SuspiciousReason = 'negative' | 'not_integer' | 'above_context';
 

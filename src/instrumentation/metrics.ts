@@ -1,6 +1,6 @@
 import type { Counter, Histogram, Meter } from '@opentelemetry/api';
 import { ATTR, BUCKETS, GOVERNOR_METRIC, METRIC, TOKEN_TYPE } from '../semconv';
-import type { CallRecord } from './record';
+import type { CallRecord } from '../operations/record';
 import { WireLabels } from '../util/bounded-labels';
 import { metricAttributes } from './span-attributes';
 

@@ -6,7 +6,7 @@ import { observeApiPromise } from './api-promise';
 import { governorError, isGovernorErrorCode } from '../errors';
 import type { ClientClasses } from '../guards/fallback';
 import { Call, callIn, type Runtime, type SendRequest } from './call';
-import { operationForPath } from './operations';
+import { operationForPath } from '../operations';
 import { rememberSecret } from '../redaction';
 import { isOwnedAttempt } from './sdk-request';
 import { GOVERNOR_HEADER, headerValue } from '../pipeline/wire';

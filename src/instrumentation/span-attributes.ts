@@ -1,7 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import { ATTR, PROVIDER } from '../semconv';
 import type { WireLabels } from '../util/bounded-labels';
-import type { CallRecord } from './record';
+import type { CallRecord } from '../operations/record';
 
 /** What identifies a call in spans and metrics alike. */
 function identity(rec: CallRecord): Attributes {

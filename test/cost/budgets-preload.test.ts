@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { estimateInputTokens } from '../../src/cost/tokens';
 import { PriceTable } from '../../src/cost/prices';
 import { worstCaseCost } from '../../src/cost/pricing';
-import { operationForPath } from '../../src/instrumentation/operations';
+import { operationForPath } from '../../src/operations';
 import { startSimulator, type Simulator } from '../../src/simulator/index';
 import { parsePrometheusText, type Sample } from '../../src/util/prometheus-text';
 import { startOtlpReceiver, type TestSpan } from '../helpers/otlp';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load';
 import { Governor } from '../../src/cost/governor';
 import { MemoryBudgetStore } from '../../src/cost/stores/memory';
-import { operationForPath } from '../../src/instrumentation/operations';
+import { operationForPath } from '../../src/operations';
 
 /** The budget engine with an injected clock: calendar windows roll over, per-tenant budgets stay apart. */
 const op = operationForPath('/chat/completions')!;

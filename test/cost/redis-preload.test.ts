@@ -6,7 +6,7 @@ import { rowsFromRedis } from '../../src/cli/budgets';
 import { estimateInputTokens } from '../../src/cost/tokens';
 import { PriceTable } from '../../src/cost/prices';
 import { worstCaseCost } from '../../src/cost/pricing';
-import { operationForPath } from '../../src/instrumentation/operations';
+import { operationForPath } from '../../src/operations';
 import { startSimulator, type Simulator } from '../../src/simulator/index';
 import { startRedis } from '../helpers/redis-server';
 import { REPO, runApp } from '../helpers/run-app';

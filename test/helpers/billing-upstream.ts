@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { chatCompletions } from '../../src/instrumentation/operations/chat';
+import { chatCompletions } from '../../src/operations/chat';
 import { estimateInputTokens } from '../../src/cost/tokens';
 import { REPO } from './run-app';
 

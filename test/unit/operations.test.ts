@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { operationForPath } from '../../src/instrumentation/operations';
-import { readUsage } from '../../src/instrumentation/operations/usage';
-import { newRecord } from '../../src/instrumentation/record';
+import { operationForPath } from '../../src/operations';
+import { readUsage } from '../../src/operations/usage';
+import { newRecord } from '../../src/operations/record';
 import { isTestedVersion } from '../../src/instrumentation/versions';
 
 describe('operationForPath', () => {

@@ -6,10 +6,25 @@
 import { chunkFrames, type SseFrame } from '../sse';
 import { splitIntoTokenPieces } from '../tokens';
 import { completionFilterResults, promptFilterChunk } from '../azure';
-import type { ChatPlan } from './chat';
+import type { EncodingName } from '../models';
+import type { Provider } from '../types';
+import type { chatUsage } from '../usage';
 import type { Reply } from '../generate';
 
 type Delta = Record<string, unknown>;
+
+/** What a chat answer will be: its replies, usage and the ids it carries. */
+export interface ChatPlan {
+  id: string;
+  created: number;
+  model: string;
+  provider: Provider;
+  replies: Reply[];
+  usage?: ReturnType<typeof chatUsage>;
+  includeUsage: boolean;
+  systemFingerprint: string | null;
+  encoding: EncodingName;
+}
 
 export function chatStreamFrames(plan: ChatPlan): SseFrame[] {
   const azure = plan.provider === 'azure';

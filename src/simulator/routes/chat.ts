@@ -10,19 +10,7 @@ import { chatUsage } from '../usage';
 import { completionFilterResults, promptFilterResults } from '../azure';
 import type { Reply } from '../generate';
 import type { Provider } from '../types';
-import { chatStreamFrames } from './chat-stream';
-
-export interface ChatPlan {
-  id: string;
-  created: number;
-  model: string;
-  provider: Provider;
-  replies: Reply[];
-  usage?: ReturnType<typeof chatUsage>;
-  includeUsage: boolean;
-  systemFingerprint: string | null;
-  encoding: EncodingName;
-}
+import { chatStreamFrames, type ChatPlan } from './chat-stream';
 
 export async function handleChat(ctx: RequestContext): Promise<void> {
   const body = ctx.body;

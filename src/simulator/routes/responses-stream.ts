@@ -6,7 +6,9 @@
 import type { SseFrame } from '../sse';
 import { encodingForModel } from '../models';
 import { splitIntoTokenPieces } from '../tokens';
-import type { OutputItem } from './responses';
+
+/** One item of a response's output (a message, a reasoning summary, a function call). */
+export type OutputItem = Record<string, unknown> & { type: string; id: string };
 
 export function responseEvents(response: Record<string, unknown>): SseFrame[] {
   const frames: SseFrame[] = [];

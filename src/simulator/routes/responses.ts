@@ -9,9 +9,8 @@ import { planTurn, replyFormat } from '../turn';
 import { responsesUsage } from '../usage';
 import type { Reply } from '../generate';
 import type { Prng } from '../prng';
-import { responseEvents } from './responses-stream';
+import { responseEvents, type OutputItem } from './responses-stream';
 
-export type OutputItem = Record<string, unknown> & { type: string; id: string };
 
 export async function handleResponses(ctx: RequestContext): Promise<void> {
   const { body } = ctx;

@@ -1,6 +1,6 @@
 import type { Attributes } from '@opentelemetry/api';
-import type { OperationName } from '../../semconv';
-import type { CallRecord } from '../record';
+import type { OperationName } from '../semconv';
+import type { CallRecord } from './record';
 
 export type Body = Record<string, any>;
 

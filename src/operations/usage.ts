@@ -1,4 +1,4 @@
-import type { Usage } from '../record';
+import type { Usage } from './record';
 
 type Obj = Record<string, any>;
 const n = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);

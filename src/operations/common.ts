@@ -1,5 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
-import { ATTR } from '../../semconv';
+import { ATTR } from '../semconv';
 import type { Body } from './types';
 
 /** Sampling parameters shared by chat, responses and legacy completions. */

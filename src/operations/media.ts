@@ -1,5 +1,5 @@
-import { ATTR, OPERATION } from '../../semconv';
-import type { CallRecord } from '../record';
+import { ATTR, OPERATION } from '../semconv';
+import type { CallRecord } from './record';
 import { wireText } from './common';
 import type { Body, Operation } from './types';
 import { readUsage } from './usage';

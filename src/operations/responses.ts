@@ -1,5 +1,5 @@
-import { OPERATION } from '../../semconv';
-import type { CallRecord } from '../record';
+import { OPERATION } from '../semconv';
+import type { CallRecord } from './record';
 import { addFinishReason, contentText, maxOutputField, samplingAttributes, wireText } from './common';
 import type { Operation } from './types';
 import { readUsage } from './usage';

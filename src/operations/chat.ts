@@ -1,5 +1,5 @@
-import { OPERATION } from '../../semconv';
-import type { CallRecord } from '../record';
+import { OPERATION } from '../semconv';
+import type { CallRecord } from './record';
 import { wireText } from './common';
 import { addFinishReason, chatMaxOutput, contentText, maxOutputField, samplingAttributes, withIncludeUsage } from './common';
 import type { Body, Operation } from './types';
