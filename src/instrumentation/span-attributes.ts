@@ -1,4 +1,7 @@
-import type { Attributes } from '@opentelemetry/api';
+import type { Attributes, Span } from '@opentelemetry/api';
+import type { Target } from '../guards/fallback';
+import { errorType } from '../pipeline/error-type';
+import { redact } from '../redaction';
 import { ATTR, PROVIDER } from '../semconv';
 import type { WireLabels } from '../util/bounded-labels';
 import type { CallRecord } from '../operations/record';
@@ -66,3 +69,33 @@ export function endAttributes(rec: CallRecord): Attributes {
   }
   return attrs;
 }
+
+/** The answer served came from `target`: after a fallback, the record and the span say so. */
+export function servedBy(rec: CallRecord, span: Span, target: Target): void {
+  if (target.primary) return;
+  rec.servedProvider = target.provider.name;
+  rec.servedModel = target.model;
+  rec.serverAddress = target.provider.serverAddress;
+  rec.serverPort = target.provider.serverPort;
+  span.setAttributes({
+    [ATTR.SERVED_PROVIDER]: target.provider.name,
+    [ATTR.SERVED_MODEL]: target.model,
+    ...(target.provider.serverAddress ? { [ATTR.SERVER_ADDRESS]: target.provider.serverAddress } : {}),
+    ...(target.provider.serverPort ? { [ATTR.SERVER_PORT]: target.provider.serverPort } : {}),
+  });
+}
+
+export function spanName(rec: Pick<CallRecord, 'operation' | 'requestModel'>): string {
+  return rec.requestModel ? `${rec.operation} ${rec.requestModel}` : rec.operation;
+}
+
+/**
+ * The exception recorded on the span: class and message only. SDK error messages hold the
+ * response body, which an upstream may fill with an echo of our credentials: redacted.
+ */
+export function sanitizedException(error: unknown): { name: string; message: string } {
+  const name = errorType(error);
+  const raw = error instanceof Error ? error.message : String(error);
+  return { name, message: redact(raw).slice(0, 1000) };
+}
+

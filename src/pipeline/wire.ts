@@ -184,8 +184,14 @@ export function isJsonAnswer(response: Response): boolean {
 export function headerValue(headers: unknown, name: string): string | undefined {
   if (!headers || typeof headers !== 'object') return undefined;
   const h = headers as { get?: (n: string) => unknown } & Record<string, unknown>;
-  const v = typeof h.get === 'function' ? h.get(name) : h[name] ?? h[name.toLowerCase()];
-  return typeof v === 'string' ? v : undefined;
+  if (typeof h.get === 'function') {
+    const v = h.get(name);
+    return typeof v === 'string' ? v : undefined;
+  }
+  // A plain object of headers: names in any case.
+  const lower = name.toLowerCase();
+  for (const [k, v] of Object.entries(h)) if (k.toLowerCase() === lower && typeof v === 'string') return v;
+  return undefined;
 }
 
 /** The app's abort (not a timeout of ours): never retried, never sent to a fallback. */

@@ -3,7 +3,7 @@ import { unixNow, type RequestContext } from '../context';
 import { sendError, sendJson } from '../http';
 import { invalidParameter, missingParameter } from '../errors';
 import { sendSse } from '../sse';
-import { encodingForModel, snapshotOf, type EncodingName } from '../models';
+import { encodingForModel, snapshotOf } from '../models';
 import { chatPromptTokens, functionTools, type MessageLike } from '../prompt-tokens';
 import { planTurn, replyFormat, stopList } from '../turn';
 import { chatUsage } from '../usage';

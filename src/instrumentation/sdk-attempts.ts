@@ -1,0 +1,68 @@
+import { diag } from '@opentelemetry/api';
+import type { Target } from '../guards/fallback';
+import type { Body } from '../operations';
+import { TargetUnusable, type BuiltAttempt } from '../pipeline/send-layer';
+import { backupOptions, buildAttempt, sendAttempt, type BuiltRequest } from './sdk-request';
+
+/** What the transport hook hands to the send step: the SDK's request for this attempt. */
+export interface SendRequest {
+  url: string;
+  init: RequestInit & { signal?: AbortSignal | null; body?: unknown };
+  /** The per-attempt timeout the SDK computed. */
+  ms: number;
+  controller: AbortController;
+  /** The SDK's own fetchWithTimeout, unwrapped, bound to the client given. */
+  fetch: (client: unknown, url: string, init: RequestInit, ms: number, controller: AbortController) => Promise<Response>;
+}
+
+/**
+ * The SDK adapter's half of the send path: every try of a call, built as the openai SDK builds
+ * one. The primary's first try is the SDK's own request; every other (a retry: new credentials,
+ * the retry count; a backup's) is built by the SDK's own steps (`sdk-request.ts`) from the SDK's
+ * options object of the call, or a fresh one for a backup.
+ */
+export class SdkAttempts {
+  /** The SDK's request of this call, as its transport hook handed it over. */
+  request?: SendRequest;
+  /** The SDK's own options object of this call (its first buildRequest's). */
+  private options?: Record<string, unknown>;
+  private readonly backups = new Map<Target, Record<string, unknown>>();
+
+  constructor(
+    private readonly client: unknown,
+    private readonly path: string,
+  ) {}
+
+  /** The SDK's own options object, from its first buildRequest on this call's client. */
+  capture(client: unknown, options: Record<string, unknown>): void {
+    if (!this.options && client === this.client) this.options = options;
+  }
+
+  /** A backup's request options (the body with the backup's model), kept for all its tries. False: it cannot be made. */
+  prepareBackup(target: Target, body: () => Body, signal: AbortSignal | null | undefined): boolean {
+    try {
+      this.backups.set(target, backupOptions(this.path, body(), signal));
+      return true;
+    } catch (err) {
+      diag.warn(`llm-governor: fallback to ${target.provider.name} ${target.model} skipped: its request could not be built (${(err as Error)?.message})`);
+      return false;
+    }
+  }
+
+  async build(target: Target, retry: number): Promise<BuiltAttempt> {
+    const req = this.request!;
+    const options = target.primary ? this.options : this.backups.get(target);
+    if (target.primary && (retry === 0 || !options)) {
+      return { url: req.url, headers: req.init.headers, ms: req.ms, send: (controller) => req.fetch(target.client, req.url, req.init, req.ms, controller) };
+    }
+    let built: BuiltRequest;
+    try {
+      built = await buildAttempt(target.client, options!, retry);
+    } catch (err) {
+      if (target.primary) throw err; // as the SDK's own loop would: its credentials failed
+      diag.warn(`llm-governor: fallback to ${target.provider.name} ${target.model} skipped: its request could not be built (${(err as Error)?.message})`);
+      throw new TargetUnusable(String(err));
+    }
+    return { url: built.url, headers: built.init.headers, ms: req.ms, send: (controller) => sendAttempt(target.client, built, req.ms, controller, req.fetch) };
+  }
+}
