@@ -100,7 +100,7 @@ function timestamp(ms: unknown): string {
   return d.toISOString();
 }
 
-function validFacility(facility: unknown): number {
+export function validFacility(facility: unknown): number {
   return typeof facility === 'number' && Number.isInteger(facility) && facility >= 0 && facility <= 23 ? facility : DEFAULT_FACILITY;
 }
 

@@ -3,7 +3,7 @@ import * as dns from 'node:dns';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import type { OcsfApiActivity } from './ocsf';
-import { DEFAULT_APP_NAME, DEFAULT_FACILITY, formatSyslog, parseSyslogUrl } from './syslog-format';
+import { DEFAULT_APP_NAME, DEFAULT_FACILITY, formatSyslog, parseSyslogUrl, validFacility } from './syslog-format';
 import { safeCallback, type AuditSink, type SinkCallbacks } from './sink';
 
 /**

@@ -2,7 +2,8 @@ import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditEvent, type OcsfApiActivity } from '../../src/audit/ocsf';
-import { formatSyslog, parseSyslogUrl, severityOf, SyslogSink } from '../../src/audit/syslog-sink';
+import { formatSyslog, parseSyslogUrl, severityOf } from '../../src/audit/syslog-format';
+import { SyslogSink } from '../../src/audit/syslog-sink';
 
 const source = { serviceName: 'checkout-api', hostname: 'web-1', productVersion: '0.1.0' };
 const event = (i: number, kind: 'call_completed' | 'breaker_opened' = 'call_completed'): OcsfApiActivity =>
