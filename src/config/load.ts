@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { redact } from '../redaction';
 import { configSchema, type GovernorConfig } from './schema';
 import { ENV_BINDINGS, ENV_CONFIG_FILE } from './sources';
@@ -177,4 +176,9 @@ function environmentWarnings(config: GovernorConfig): string[] {
     if (!existsSync(dir)) out.push(`audit_file: the folder ${dir} does not exist; audit events wait in memory (and are counted) until it does`);
   }
   return out;
+}
+
+/** The YAML parser, loaded only for a YAML config file. */
+function parseYaml(text: string): unknown {
+  return (require('yaml') as typeof import('yaml')).parse(text);
 }

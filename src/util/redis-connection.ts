@@ -1,4 +1,9 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+
+/** ioredis, loaded on the first connection: an app without a Redis URL never loads it. */
+function redisClass(): typeof import('ioredis').Redis {
+  return (require('ioredis') as typeof import('ioredis')).Redis;
+}
 
 /**
  * The one Redis connection discipline every store of ours keeps (budgets, rate-limit windows,
@@ -54,6 +59,7 @@ class SharedClient {
     private readonly connectTimeoutMs: number,
     maxDelay: number,
   ) {
+    const Redis = redisClass();
     this.redis = new Redis(url, {
       connectTimeout: connectTimeoutMs,
       commandTimeout: commandTimeoutMs + BACKSTOP_MS,
