@@ -1,21 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { diag, type Attributes, type Counter, type Histogram, type Meter } from '@opentelemetry/api';
+import { diag, type Histogram, type Meter } from '@opentelemetry/api';
 import type { GovernorConfig } from '../../config/schema';
 import { ATTR, BUCKETS, GOVERNOR_METRIC } from '../../semconv';
-import { parseCount, parseResetMs } from './duration';
+import { ProviderHeaders } from './provider-headers';
+import type { TargetState, Waiter } from './queue-types';
+import { FREE_PERMIT, freePermit, sanitizeTokens, windowPermit, type RateLimitPermit } from './permit';
 import { RateLimitWaitExceeded } from './errors';
 import { anyLimit, limitsResolver, targetKey, type Limits, type RateLimitTarget } from './limits';
 import { RedisWindows } from './redis-window';
 import { SlidingWindow, WINDOW_MS, type WindowEntry } from './window';
 
-export interface RateLimitPermit {
-  /** ms this call waited in the queue before it was admitted */
-  readonly waitedMs: number;
-  /** Correct the token count recorded for this request once the real usage is known (optional). */
-  settle(actualTokens?: number): void;
-  /** The request was not sent after all (a later guard refused it): it no longer counts. */
-  cancel(): void;
-}
+export type { RateLimitPermit } from './permit';
 
 export interface RateLimiterOptions {
   config: GovernorConfig;
@@ -33,47 +28,6 @@ const SWEEP_EVERY_MS = WINDOW_MS;
 /** Cached limit lookups before the cache starts over. */
 const LIMITS_CACHE_MAX = 10_000;
 
-const FREE_PERMIT: RateLimitPermit = Object.freeze({ waitedMs: 0, settle: () => undefined, cancel: () => undefined });
-
-interface Waiter {
-  tokens: number;
-  enqueuedAt: number;
-  deadline: number;
-  done: boolean;
-  resolve(permit: RateLimitPermit): void;
-  reject(error: unknown): void;
-  deadlineTimer?: NodeJS.Timeout;
-  signal?: AbortSignal;
-  onAbort?: () => void;
-}
-
-/** One provider+model: its window in this process, its FIFO queue, a pause from its headers. */
-interface TargetState {
-  key: string;
-  attrs: Attributes;
-  limits: Limits | undefined;
-  window: SlidingWindow;
-  queue: Waiter[];
-  /** Index of the first queue slot not yet handled (slots before it are done). */
-  first: number;
-  /** Waiters not done. */
-  live: number;
-  pausedUntil: number;
-  pausedBy: string;
-  /** The head's next attempt. */
-  timer?: NodeJS.Timeout;
-  blockedUntil: number;
-  blockedBy: string;
-  /** An admission attempt is in flight at Redis. */
-  asking: boolean;
-}
-
-interface Remaining {
-  value: number;
-  attrs: Attributes;
-  expiresAt: number;
-}
-
 /**
  * The client-side rate limiter: per provider+model, an exact 60-second sliding window of sends
  * (RPM, and TPM by each request's token estimate) with a fair FIFO queue in front of it.
@@ -88,14 +42,6 @@ interface Remaining {
  * `observe()` reads the provider's `x-ratelimit-*` headers: the remaining counts become a gauge, and
  * a count at 0 pauses the target until its reset, with or without configured limits.
  */
-/** The provider's rate-limit headers, per kind of limit. */
-const PROVIDER_HEADERS = (['requests', 'tokens'] as const).map((kind) => ({
-  kind,
-  suffix: `|${kind}`,
-  remaining: `x-ratelimit-remaining-${kind}`,
-  reset: `x-ratelimit-reset-${kind}`,
-}));
-
 export class RateLimiter {
   /** True when any RPM/TPM limit is configured (else acquire() resolves at once, unless the provider's headers paused the target). */
   readonly active: boolean;
@@ -103,11 +49,10 @@ export class RateLimiter {
   private readonly limitsOf: (target: RateLimitTarget) => Limits | undefined;
   private readonly limitsCache = new Map<string, Limits | null>();
   private readonly states = new Map<string, TargetState>();
-  private readonly remaining = new Map<string, Remaining>();
+  private readonly providerHeaders: ProviderHeaders;
   private readonly now: () => number;
   private readonly maxWaitMs: number;
   private readonly waitHistogram: Histogram;
-  private readonly clamped: Counter;
   private readonly redisUrl: string | undefined;
   private readonly redisCommandTimeoutMs: number | undefined;
   private readonly windowMs: number;
@@ -132,20 +77,7 @@ export class RateLimiter {
       unit: 's',
       advice: { explicitBucketBoundaries: [...BUCKETS.SECONDS] },
     });
-    this.clamped = meter.createCounter(GOVERNOR_METRIC.RATELIMIT_RESET_CLAMPED, {
-      description: 'Provider rate-limit resets longer than the window, clamped to it (a hostile or broken header)',
-    });
-    meter
-      .createObservableGauge(GOVERNOR_METRIC.RATELIMIT_REMAINING, {
-        description: "Requests or tokens left in the provider's rate limit, from its x-ratelimit-remaining-* headers",
-      })
-      .addCallback((result) => {
-        const now = this.now();
-        for (const [key, r] of this.remaining) {
-          if (r.expiresAt <= now) this.remaining.delete(key);
-          else result.observe(r.value, r.attrs);
-        }
-      });
+    this.providerHeaders = new ProviderHeaders(meter, this.windowMs, this.now);
   }
 
   /**
@@ -206,27 +138,7 @@ export class RateLimiter {
       if (this.closed) return;
       const now = this.now();
       const key = targetKey(target);
-      for (const h of PROVIDER_HEADERS) {
-        const remaining = parseCount(headers.get(h.remaining));
-        if (remaining === undefined) continue;
-        // The reset matters when nothing is left (it ends the pause); otherwise the gauge lives a window.
-        let resetMs = remaining === 0 ? parseResetMs(headers.get(h.reset)) : undefined;
-        // A provider's reset is within its window; a longer one (99999h) would block for years.
-        if (resetMs !== undefined && resetMs > this.windowMs) {
-          resetMs = this.windowMs;
-          this.clamped.add(1, { [ATTR.PROVIDER_NAME]: target.provider, [ATTR.KIND]: h.kind });
-        }
-        const expiresAt = now + Math.max(this.windowMs, resetMs ?? 0);
-        const id = key + h.suffix;
-        const known = this.remaining.get(id);
-        if (known) {
-          known.value = remaining;
-          known.expiresAt = expiresAt;
-        } else {
-          this.remaining.set(id, { value: remaining, attrs: { [ATTR.PROVIDER_NAME]: target.provider, [ATTR.REQUEST_MODEL]: target.model, [ATTR.KIND]: h.kind }, expiresAt });
-        }
-        if (remaining === 0 && resetMs !== undefined && resetMs > 0) this.pause(target, key, now + resetMs, `${key}|provider-${h.kind}`);
-      }
+      for (const p of this.providerHeaders.read(target, key, headers, now)) this.pause(target, key, p.until, p.by);
       this.sweep(now);
     } catch (error) {
       diag.debug(`llm-governor: rate limiter: could not read rate-limit headers: ${String(error)}`);
@@ -248,7 +160,7 @@ export class RateLimiter {
       }
     }
     this.states.clear();
-    this.remaining.clear();
+    this.providerHeaders.clear();
     await this.redis?.close();
   }
 
@@ -342,7 +254,7 @@ export class RateLimiter {
     const waitedMs = Math.max(0, now - w.enqueuedAt);
     if (waitedMs > 0) this.waitHistogram.record(waitedMs / 1000, s.attrs);
     if (!s.limits) {
-      w.resolve(waitedMs > 0 ? { waitedMs, settle: () => undefined, cancel: () => undefined } : FREE_PERMIT);
+      w.resolve(freePermit(waitedMs));
       return;
     }
     // Recorded here in Redis mode too: the fallback window then knows this process's sends.
@@ -351,38 +263,23 @@ export class RateLimiter {
   }
 
   private permit(s: TargetState, entry: WindowEntry, tokens: number, waitedMs: number, member: string | undefined): RateLimitPermit {
-    let settled = false;
-    return {
-      waitedMs,
-      settle: (actualTokens?: number) => {
-        try {
-          if (settled || actualTokens === undefined || !Number.isFinite(actualTokens)) return;
-          settled = true;
-          const next = sanitizeTokens(actualTokens);
-          if (next === tokens || this.closed) return;
-          s.window.reweigh(entry, next, this.now());
-          if (member && this.redis?.usable) {
-            const newMember = RedisWindows.member(member.slice(0, member.lastIndexOf(':')), next);
-            this.redis?.reweigh(s.key, member, newMember, next - tokens).catch(() => undefined);
-          }
-          // Room may have changed for the head: it tries again.
-          if (s.live > 0 && this.states.get(s.key) === s) this.pump(s);
-        } catch (error) {
-          diag.debug(`llm-governor: rate limiter: settle failed: ${String(error)}`);
-        }
+    // Room may have changed for the head: it tries again.
+    const changed = () => s.live > 0 && this.states.get(s.key) === s && this.pump(s);
+    const shared = (newMember: string, delta: number) => member && this.redis?.usable && this.redis.reweigh(s.key, member, newMember, delta).catch(() => undefined);
+    return windowPermit(waitedMs, tokens, {
+      reweigh: (next) => {
+        if (this.closed) return;
+        s.window.reweigh(entry, next, this.now());
+        if (member) shared(RedisWindows.member(member.slice(0, member.lastIndexOf(':')), next), next - tokens);
+        changed();
       },
-      cancel: () => {
-        try {
-          if (settled || this.closed) return;
-          settled = true;
-          s.window.remove(entry, this.now());
-          if (member && this.redis?.usable) this.redis.reweigh(s.key, member, '', -tokens).catch(() => undefined);
-          if (s.live > 0 && this.states.get(s.key) === s) this.pump(s);
-        } catch (error) {
-          diag.debug(`llm-governor: rate limiter: cancel failed: ${String(error)}`);
-        }
+      remove: () => {
+        if (this.closed) return;
+        s.window.remove(entry, this.now());
+        shared('', -tokens);
+        changed();
       },
-    };
+    });
   }
 
   /**
@@ -473,7 +370,7 @@ export class RateLimiter {
     for (const [key, s] of this.states) {
       if (s.live === 0 && !s.asking && !s.timer && s.pausedUntil <= now && s.window.prune(now)) this.states.delete(key);
     }
-    for (const [key, r] of this.remaining) if (r.expiresAt <= now) this.remaining.delete(key);
+    this.providerHeaders.sweep(now);
   }
 
   /** The shared windows, connected on first use (only when a limit applies and `redis_url` is set). */
@@ -490,10 +387,6 @@ export class RateLimiter {
   get size(): number {
     return this.states.size;
   }
-}
-
-function sanitizeTokens(tokens: number): number {
-  return typeof tokens === 'number' && Number.isFinite(tokens) && tokens > 0 ? Math.ceil(tokens) : 0;
 }
 
 function abortReason(signal: AbortSignal): unknown {
