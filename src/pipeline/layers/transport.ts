@@ -1,5 +1,6 @@
 import { isBreakerFailure } from '../../guards/breaker';
 import { rememberRequestCredentials } from '../../redaction';
+import { safely } from '../../util/safely';
 import { AttemptFailed, type Send } from '../send-layer';
 import { errorType } from '../error-type';
 import { isAbort, isJsonAnswer, withBody } from '../wire';
@@ -14,7 +15,7 @@ import { isAbort, isJsonAnswer, withBody } from '../wire';
 export const transport: Send = async (req, call) => {
   const built = await call.build(req.target, req.retry);
   call.attemptStarted(req.target);
-  rememberRequestCredentials(built.headers); // an echo of them is redacted
+  safely(() => rememberRequestCredentials(built.headers)); // an echo of them is redacted
   const started = performance.now();
   const controller = new AbortController();
   const forward = () => controller.abort();
