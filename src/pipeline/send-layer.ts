@@ -113,9 +113,13 @@ export function compose(layers: readonly SendLayer[], transport: Send): Send {
   return layers.reduceRight<Send>((next, layer) => layer(next), transport);
 }
 
+/**
+ * The answers here may be the web `Response` or openai 4's node-fetch one: a failed try is told
+ * apart by `instanceof AttemptFailed`, never by `instanceof Response`.
+ */
 /** The final word of a walk that ended in failure: the answer the SDK must see, or what it must throw. */
 export function settleFailure(last: Response | AttemptFailed): Response {
-  if (last instanceof Response) return last;
+  if (!(last instanceof AttemptFailed)) return last;
   if (last.response) return last.response;
   throw last.error;
 }
@@ -139,5 +143,5 @@ export class RefusedAfterFailure extends Error {
 /** Why a try failed, for the retry and fallback counters: the status, or the failure's reason. */
 export function reasonOf(last: Response | AttemptFailed | undefined): string | undefined {
   if (!last) return undefined;
-  return last instanceof Response ? String(last.status) : last.reason;
+  return last instanceof AttemptFailed ? last.reason : String(last.status);
 }

@@ -214,3 +214,28 @@ describe('refusals during the walk', () => {
     expect(log.rejected).toEqual(['rate_limited']);
   });
 });
+
+describe('answers that are not the web Response (openai 4 uses node-fetch)', () => {
+  const nodeFetchLike = (status: number) => ({ ok: status < 300, status, headers: new Headers(), bodyUsed: false, body: null }) as unknown as Response;
+
+  it('retry and fallback pass them through, and retry what fails', async () => {
+    const answers = [nodeFetchLike(503), nodeFetchLike(200)];
+    const seen: number[] = [];
+    const next = async () => {
+      const a = answers.shift()!;
+      seen.push(a.status);
+      return a;
+    };
+    const { scope } = fakeScope();
+    const r = await compose([fallback, retry], next)(first(scope.primary), scope);
+    expect(r.status).toBe(200);
+    expect(r).not.toBeInstanceOf(Response);
+    expect(seen).toEqual([503, 200]);
+  });
+
+  it('a failed one out of tries is what the SDK gets', async () => {
+    const { scope } = fakeScope();
+    const r = await compose([fallback, retry], async () => nodeFetchLike(500))(first(scope.primary), scope);
+    expect(r.status).toBe(500);
+  });
+});

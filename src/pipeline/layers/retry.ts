@@ -15,7 +15,7 @@ export const retry: SendLayer = (next) => async (req, call) => {
   let last: Response | AttemptFailed | undefined;
   for (let n = 0; n <= tries; n++) {
     if (n > 0) {
-      const wait = retryDelayMs(n, settings, last instanceof Response ? last.headers : last?.response?.headers);
+      const wait = retryDelayMs(n, settings, last instanceof AttemptFailed ? last.response?.headers : last?.headers);
       if (wait === undefined) break; // the provider asked for longer than we wait: fall back
       call.guards?.metrics.retry(req.target.provider.name, req.target.model, reasonOf(last) ?? 'failed');
       await sleep(wait, call.signal);
@@ -27,22 +27,22 @@ export const retry: SendLayer = (next) => async (req, call) => {
       if (!(err instanceof AttemptFailed)) throw err; // the app's abort, or a target we cannot use
       result = err;
     }
-    const refusal = result instanceof Response ? refusalIn(result) : undefined;
+    const refusal = result instanceof AttemptFailed ? undefined : refusalIn(result);
     if (refusal) {
       if (last) throw new RefusedAfterFailure(refusal, last);
       return result as Response;
     }
     discard(last); // replaced by a newer try: free its connection
-    if (result instanceof Response && (result.ok || !isRetryableStatus(result.status, result.headers))) return result;
+    if (!(result instanceof AttemptFailed) && (result.ok || !isRetryableStatus(result.status, result.headers))) return result;
     last = result;
   }
-  if (last instanceof Response) return last;
-  throw last!;
+  if (last instanceof AttemptFailed || !last) throw last;
+  return last;
 };
 
 /** Frees a failed answer's connection: a web stream (fetch) or a Node stream (openai 4's node-fetch). */
 function discard(last: Response | AttemptFailed | undefined): void {
-  const response = last instanceof Response ? last : last?.response;
+  const response = last instanceof AttemptFailed ? last.response : last;
   if (!response || response.bodyUsed || isReadWhole(response)) return;
   const body = response.body as { cancel?: () => Promise<void>; destroy?: () => void } | null | undefined;
   try {
