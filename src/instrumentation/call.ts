@@ -181,7 +181,8 @@ export class Call {
    */
   send(req: SendRequest): Promise<Response> {
     this.sdk.request = req;
-    return sendDown({ target: this.primaryTarget(), retry: 0 }, this.scope(req));
+    const primary = this.primaryTarget();
+    return sendDown({ target: primary, retry: 0 }, this.scope(req, primary));
   }
 
   private primaryTarget(): Target {
@@ -190,7 +191,7 @@ export class Call {
   }
 
   /** What the send layers may touch of this call (see `CallScope`). */
-  private scope(req: SendRequest): CallScope {
+  private scope(req: SendRequest, primary: Target): CallScope {
     const call = this;
     return {
       config: this.rt.config,
@@ -200,7 +201,7 @@ export class Call {
       ownsRetries: this.ownsRetries,
       maxRetries: this.maxRetries,
       stream: this.rec.stream,
-      primary: this.primaryTarget(),
+      primary,
       classes: this.classes,
       requestModel: this.rec.requestModel,
       cached: this.a.cached,

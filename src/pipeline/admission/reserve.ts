@@ -18,8 +18,7 @@ export const reserve: AdmissionStep = async (a) => {
   const governor = a.governor;
   if (a.cached || !governor?.budgetsActive) return;
   a.admission = await admitOn(a, governor, a.body ?? a.rec.requestBody, a.provider.name, a.rec.requestModel);
-  if (a.plain && a.body) a.body = applyAdmission(a, a.body, a.admission);
-  else if (a.plain && a.admission) a.body = applyAdmission(a, a.original.body as Body, a.admission);
+  if (a.plain) a.body = applyAdmission(a, a.body ?? (a.original.body as Body), a.admission);
 };
 
 /**
