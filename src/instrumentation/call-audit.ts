@@ -6,7 +6,7 @@ import { picoToUsd } from '../cost/money';
 import type { Target } from '../guards/fallback';
 import type { CallRecord } from '../operations/record';
 import type { Admitting } from '../pipeline/admission/types';
-import type { Outcome } from './call';
+import type { CallEnd } from '../pipeline/send-layer';
 
 /**
  * A call's audit facts: who it is for, what it asked for and what served it, and its trace.
@@ -31,7 +31,7 @@ export function callFacts(rec: CallRecord, a: Admitting, span: Span, extra: Audi
 }
 
 /** The call's own event, at its end: completed (with usage and cost) or failed. */
-export function endEvent(outcome: Outcome, rec: CallRecord, a: Admitting, cost: CallCost | undefined, failure: unknown, durationMs: number): [AuditKind, AuditEventFacts] {
+export function endEvent(outcome: CallEnd['outcome'], rec: CallRecord, a: Admitting, cost: CallCost | undefined, failure: unknown, durationMs: number): [AuditKind, AuditEventFacts] {
   const u = rec.usage;
   const usage = u.inputTokens !== undefined || u.outputTokens !== undefined ? { promptTokens: u.inputTokens, completionTokens: u.outputTokens } : undefined;
   const estimated = rec.usageEstimated || !!cost?.estimated;
