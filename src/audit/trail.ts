@@ -10,10 +10,12 @@ export type AuditEventFacts = Omit<AuditFacts, 'source'>;
 export interface AuditRecorder {
   /** Enqueues one event. Never blocks, never throws; cheap enough for every call. */
   record(kind: AuditKind, facts: AuditEventFacts, span?: SpanContext): void;
+  /** False when no sink would take an event: callers then need not gather its facts. */
+  readonly wanted: boolean;
 }
 
 /** For code built without an audit trail (unit tests, `wrap()` before start-up). */
-export const NO_AUDIT: AuditRecorder = { record: () => undefined };
+export const NO_AUDIT: AuditRecorder = { record: () => undefined, wanted: false };
 
 interface Pending {
   kind: AuditKind;
@@ -67,6 +69,14 @@ export class AuditTrail implements AuditRecorder {
   /** Counters since start: events recorded, handed to the sinks, dropped, and invalid. */
   counters(): Readonly<{ recorded: number; emitted: number; dropped: number; invalid: number }> {
     return { ...this.stats };
+  }
+
+  get wanted(): boolean {
+    try {
+      return !this.closed && this.anySinkActive();
+    } catch {
+      return false;
+    }
   }
 
   record(kind: AuditKind, facts: AuditEventFacts, span?: SpanContext): void {

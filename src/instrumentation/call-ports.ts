@@ -1,11 +1,18 @@
-import { context, type Context, type Span } from '@opentelemetry/api';
+import { context, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import type { Attribution } from '../attribution';
+import type { AuditEventFacts, AuditKind } from '../audit';
+import type { GovernorConfig } from '../config/schema';
+import type { Admission } from '../cost/engine';
+import type { Governor } from '../cost/governor';
+import type { Guards } from '../guards';
+import type { CachedResponse } from '../guards/cache';
 import { governorError } from '../errors';
 import type { ClientClasses, Target } from '../guards/fallback';
 import type { Body, Operation } from '../operations';
 import type { CallRecord } from '../operations/record';
 import { applyAdmission, readmitFor } from '../pipeline/admission/reserve';
 import type { Admitting } from '../pipeline/admission/types';
-import type { CallEnd, CallScope } from '../pipeline/send-layer';
+import type { BuiltAttempt, CallEnd, CallScope } from '../pipeline/send-layer';
 import type { Refusal } from '../pipeline/wire';
 import type { ProviderInfo } from '../providers/detect';
 import { safely } from '../util/safely';
@@ -57,31 +64,74 @@ export interface CallState {
   answer?: unknown;
 }
 
-/** The call as the admission steps see it (see `Admitting`). */
-export function admittingFor(p: CallParts, original: Admitting['original'], plain: boolean): Admitting {
-  const { rt, voice } = p;
-  return {
-    config: rt.config,
-    guards: rt.guards,
-    governor: rt.governor,
-    op: p.op,
-    provider: p.provider,
-    client: p.client,
-    path: p.path,
-    parent: p.parent,
-    rec: p.rec,
-    original,
-    plain,
-    attribution: {},
-    setAttributes: (attrs) => safely(() => p.span.setAttributes(attrs)),
-    renamed: () => safely(() => p.span.updateName(spanName(p.rec))),
-    audit: (kind, facts) => voice.audit(kind, facts),
-    countRejected: (reason) => voice.countRejected(reason),
-    identity: () => voice.identity(),
+/** The call as the admission steps see it (see `Admitting`): one object, its methods shared. */
+class AdmittingView implements Admitting {
+  body?: Body;
+  attribution: Attribution = {};
+  cached?: CachedResponse;
+  cacheKey?: string;
+  admission?: Admission;
+
+  constructor(
+    private readonly p: CallParts,
+    readonly original: Admitting['original'],
+    readonly plain: boolean,
+  ) {}
+
+  get config(): GovernorConfig {
+    return this.p.rt.config;
+  }
+  get guards(): Guards | undefined {
+    return this.p.rt.guards;
+  }
+  get governor(): Governor | undefined {
+    return this.p.rt.governor;
+  }
+  get op(): Operation {
+    return this.p.op;
+  }
+  get provider(): ProviderInfo {
+    return this.p.provider;
+  }
+  get client(): unknown {
+    return this.p.client;
+  }
+  get path(): string {
+    return this.p.path;
+  }
+  get parent(): Context {
+    return this.p.parent;
+  }
+  get rec(): CallRecord {
+    return this.p.rec;
+  }
+  setAttributes(attrs: Attributes): void {
+    safely(() => this.p.span.setAttributes(attrs));
+  }
+  renamed(): void {
+    safely(() => this.p.span.updateName(spanName(this.p.rec)));
+  }
+  audit(kind: AuditKind, facts?: AuditEventFacts): void {
+    this.p.voice.audit(kind, facts);
+  }
+  countRejected(reason: string): void {
+    this.p.voice.countRejected(reason);
+  }
+  identity(): Record<string, string> {
+    return this.p.voice.identity();
+  }
+  moderations(model: string, input: unknown): Promise<unknown> {
     // The moderation request is a call of its own (a child span), through the same client.
-    moderations: (model, input) => context.with(p.ctx, () => (p.client as { moderations: { create(o: object): Promise<unknown> } }).moderations.create({ model, input })),
-    refusal: (code, status, message, details) => governorError(p.client, code, status, message, details),
-  };
+    const client = this.p.client as { moderations: { create(o: object): Promise<unknown> } };
+    return context.with(this.p.ctx, () => client.moderations.create({ model, input }));
+  }
+  refusal(code: 'content_blocked', status: number, message: string, details: object): Error {
+    return governorError(this.p.client, code, status, message, details);
+  }
+}
+
+export function admittingFor(p: CallParts, original: Admitting['original'], plain: boolean): Admitting {
+  return new AdmittingView(p, original, plain);
 }
 
 /** The app's own provider, model and client: where the first try goes. */
@@ -90,46 +140,94 @@ export function primaryTarget(p: CallParts, s: CallState): Target {
   return { provider: p.provider, model, client: p.client, primary: true };
 }
 
-/** The call as the send layers see it (see `CallScope`), for the SDK's request `req`. */
-export function scopeFor(p: CallParts, s: CallState, req: SendRequest, primary: Target): CallScope {
-  const { rt, voice, sdk, attempts } = p;
-  return {
-    config: rt.config,
-    guards: rt.guards,
-    signal: req.init.signal,
-    controller: req.controller,
-    ownsRetries: s.ownsRetries,
-    maxRetries: s.maxRetries,
-    stream: p.rec.stream,
-    primary,
-    classes: p.classes,
-    requestModel: p.rec.requestModel,
-    cached: s.a.cached,
-    cacheKey: s.a.cacheKey,
-    tokens: () => (s.tokenEstimate ??= tpmTokens(p.op, s.sentBody ?? p.rec.requestBody)),
-    build: (target, retry) => sdk.build(target, retry),
-    prepareBackup: (target) => sdk.prepareBackup(target, () => applyAdmission(s.a, { ...s.sentBody!, model: target.model }, s.a.admission), req.init.signal),
-    switchTo: (target, from, reason) => switchTo(p, s, target, from, reason),
-    served: (target) => safely(() => servedBy(p.rec, p.span, target)),
-    answerRead: (value) => {
-      s.answer = value;
-    },
-    attemptStarted: (target) => attempts.started(target),
-    attemptFinished: (status, error) => attempts.finished(status, error),
-    audit: (kind, facts) => voice.audit(kind, facts),
-    setAttribute: (key, value) => safely(() => p.span.setAttribute(key, value)),
-    countRejected: (reason) => voice.countRejected(reason),
-    onFinish: (cb) => {
-      p.finishers.push(cb);
-    },
-  };
+/** The call as the send layers see it (see `CallScope`), for the SDK's request `req`: one object, its methods shared. */
+class ScopeView implements CallScope {
+  constructor(
+    private readonly p: CallParts,
+    private readonly s: CallState,
+    private readonly req: SendRequest,
+    readonly primary: Target,
+  ) {}
+
+  get config(): GovernorConfig {
+    return this.p.rt.config;
+  }
+  get guards(): Guards | undefined {
+    return this.p.rt.guards;
+  }
+  get signal(): AbortSignal | null | undefined {
+    return this.req.init.signal;
+  }
+  get controller(): AbortController {
+    return this.req.controller;
+  }
+  get ownsRetries(): boolean {
+    return this.s.ownsRetries;
+  }
+  get maxRetries(): number {
+    return this.s.maxRetries;
+  }
+  get stream(): boolean {
+    return this.p.rec.stream;
+  }
+  get classes(): ClientClasses | undefined {
+    return this.p.classes;
+  }
+  get requestModel(): string | undefined {
+    return this.p.rec.requestModel;
+  }
+  get cached(): CachedResponse | undefined {
+    return this.s.a.cached;
+  }
+  get cacheKey(): string | undefined {
+    return this.s.a.cacheKey;
+  }
+  tokens(): number {
+    const s = this.s;
+    return (s.tokenEstimate ??= tpmTokens(this.p.op, s.sentBody ?? this.p.rec.requestBody));
+  }
+  build(target: Target, retry: number): Promise<BuiltAttempt> {
+    return this.p.sdk.build(target, retry);
+  }
+  prepareBackup(target: Target): boolean {
+    const s = this.s;
+    return this.p.sdk.prepareBackup(target, () => applyAdmission(s.a, { ...s.sentBody!, model: target.model }, s.a.admission), this.req.init.signal);
+  }
+  /** Moving on to a backup: counted, on the span, and re-admitted on the budgets that cover it. */
+  async switchTo(target: Target, from: Target, reason: string): Promise<Refusal | undefined> {
+    const { p, s } = this;
+    safely(() => p.attempts.fellBack(from, target, reason, p.rt.guards?.metrics));
+    p.voice.audit('fallback', fallbackFacts(from, target, reason));
+    const governor = p.rt.governor;
+    if (!governor?.budgetsActive || !s.sentBody) return undefined;
+    return readmitFor(s.a, governor, s.sentBody, target);
+  }
+  served(target: Target): void {
+    safely(() => servedBy(this.p.rec, this.p.span, target));
+  }
+  answerRead(value: unknown): void {
+    this.s.answer = value;
+  }
+  attemptStarted(target: Target): void {
+    this.p.attempts.started(target);
+  }
+  attemptFinished(status: number | undefined, error?: unknown): void {
+    this.p.attempts.finished(status, error);
+  }
+  audit(kind: AuditKind, facts?: AuditEventFacts): void {
+    this.p.voice.audit(kind, facts);
+  }
+  setAttribute(key: string, value: string | number | boolean | string[]): void {
+    safely(() => this.p.span.setAttribute(key, value));
+  }
+  countRejected(reason: string): void {
+    this.p.voice.countRejected(reason);
+  }
+  onFinish(cb: (end: CallEnd) => void): void {
+    this.p.finishers.push(cb);
+  }
 }
 
-/** Moving on to a backup: counted, on the span, and re-admitted on the budgets that cover it. */
-async function switchTo(p: CallParts, s: CallState, target: Target, from: Target, reason: string): Promise<Refusal | undefined> {
-  safely(() => p.attempts.fellBack(from, target, reason, p.rt.guards?.metrics));
-  p.voice.audit('fallback', fallbackFacts(from, target, reason));
-  const governor = p.rt.governor;
-  if (!governor?.budgetsActive || !s.sentBody) return undefined;
-  return readmitFor(s.a, governor, s.sentBody, target);
+export function scopeFor(p: CallParts, s: CallState, req: SendRequest, primary: Target): CallScope {
+  return new ScopeView(p, s, req, primary);
 }

@@ -28,7 +28,12 @@ export class CallVoice {
   /** One audit event about this call, with the call's own facts; only enqueued (see `audit/trail.ts`). */
   audit(kind: AuditKind, extra: AuditEventFacts = {}): void {
     const trail = this.rt.audit;
-    if (trail) safely(() => trail.record(kind, callFacts(this.rec, this.admitting(), this.span, extra), this.span.spanContext()));
+    if (trail?.wanted) safely(() => trail.record(kind, callFacts(this.rec, this.admitting(), this.span, extra), this.span.spanContext()));
+  }
+
+  /** Some audit sink takes events: worth gathering the facts of one. */
+  get auditing(): boolean {
+    return this.rt.audit?.wanted === true;
   }
 
   countRejected(reason: string): void {

@@ -247,7 +247,7 @@ export class Call {
     const end: CallEnd = { outcome, error: this.failure, tokens: produced ? (rec.usage.inputTokens ?? 0) + (rec.usage.outputTokens ?? 0) : 0 };
     for (const cb of this.p.finishers) safely(() => cb(end));
     const durationSeconds = (performance.now() - rec.startTime) / 1000;
-    safely(() => voice.audit(...endEvent(outcome, rec, a, cost, this.failure, durationSeconds * 1000)));
+    if (voice.auditing) safely(() => voice.audit(...endEvent(outcome, rec, a, cost, this.failure, durationSeconds * 1000)));
     span.setAttributes(endAttributes(rec));
     if (spent) safely(() => recordCost(span, rec, a.attribution, spent, rt.governor!.metrics, rt.metrics.labels.models));
     if (a.cached && cost) safely(() => voice.recordSaved(cost));

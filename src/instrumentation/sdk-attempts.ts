@@ -26,7 +26,8 @@ export class SdkAttempts {
   request?: SendRequest;
   /** The SDK's own options object of this call (its first buildRequest's). */
   private options?: Record<string, unknown>;
-  private readonly backups = new Map<Target, Record<string, unknown>>();
+  /** A backup's request options, kept for all its tries (made only when a call falls back). */
+  private backups?: Map<Target, Record<string, unknown>>;
 
   constructor(
     private readonly client: unknown,
@@ -41,7 +42,7 @@ export class SdkAttempts {
   /** A backup's request options (the body with the backup's model), kept for all its tries. False: it cannot be made. */
   prepareBackup(target: Target, body: () => Body, signal: AbortSignal | null | undefined): boolean {
     try {
-      this.backups.set(target, backupOptions(this.path, body(), signal));
+      (this.backups ??= new Map()).set(target, backupOptions(this.path, body(), signal));
       return true;
     } catch (err) {
       diag.warn(`llm-governor: fallback to ${target.provider.name} ${target.model} skipped: its request could not be built (${(err as Error)?.message})`);
@@ -51,7 +52,7 @@ export class SdkAttempts {
 
   async build(target: Target, retry: number): Promise<BuiltAttempt> {
     const req = this.request!;
-    const options = target.primary ? this.options : this.backups.get(target);
+    const options = target.primary ? this.options : this.backups?.get(target);
     if (target.primary && (retry === 0 || !options)) {
       return { url: req.url, headers: req.init.headers, ms: req.ms, send: (controller) => req.fetch(target.client, req.url, req.init, req.ms, controller) };
     }

@@ -22,7 +22,9 @@ export const ADMISSION_STEPS: readonly AdmissionStep[] = [attribute, askStreamUs
 export async function admit(a: Admitting): Promise<void> {
   for (const step of ADMISSION_STEPS) {
     try {
-      await step(a);
+      // A step with nothing to do returns at once: only a pending one is awaited.
+      const pending = step(a);
+      if (pending) await pending;
     } catch (err) {
       if ((err as { llmGovernorCode?: unknown })?.llmGovernorCode) throw err;
       safely(() => {

@@ -2,7 +2,8 @@ import { cacheKey } from '../../guards/cache';
 import { ATTR } from '../../semconv';
 import type { Body } from '../../operations';
 import { headerValue } from '../wire';
-import type { AdmissionStep } from './types';
+import type { Guards } from '../../guards';
+import type { AdmissionStep, Admitting } from './types';
 
 /** Per call, `x-llm-governor-cache: on|off` in the request options' headers overrides the config. */
 export const CACHE_HEADER = 'x-llm-governor-cache';
@@ -12,7 +13,7 @@ export const CACHE_HEADER = 'x-llm-governor-cache';
  * header): a hit is kept for the send path to replay, and the call is then not reserved on any
  * budget; a miss leaves the key for the answer to be stored under.
  */
-export const lookUpCache: AdmissionStep = async (a) => {
+export const lookUpCache: AdmissionStep = (a) => {
   const guards = a.guards;
   if (!a.plain || !guards || !cacheWanted(guards.cacheByDefault, a.original.headers) || a.rec.stream) return;
   let key: string | undefined;
@@ -23,7 +24,10 @@ export const lookUpCache: AdmissionStep = async (a) => {
   }
   if (!key) return;
   a.cacheKey = key;
-  const cache = guards.cache;
+  return lookUp(a, guards.cache, key);
+};
+
+async function lookUp(a: Admitting, cache: Guards['cache'], key: string): Promise<void> {
   const hit = await cache.get(key);
   cache.countLookup(hit ? 'hit' : 'miss', a.identity());
   if (!hit) return;
@@ -31,7 +35,7 @@ export const lookUpCache: AdmissionStep = async (a) => {
   a.rec.cacheHit = true;
   a.setAttributes({ [ATTR.CACHE_HIT]: true });
   a.audit('cache_hit', { statusCode: hit.status });
-};
+}
 
 function cacheWanted(byDefault: boolean, headers: unknown): boolean {
   const v = headerValue(headers, CACHE_HEADER)?.toLowerCase();

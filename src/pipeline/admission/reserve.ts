@@ -14,12 +14,16 @@ import type { AdmissionStep, Admitting } from './types';
  * action applies (a cheaper model, fewer output tokens, a refusal). A call answered from the cache
  * spends nothing and reserves nothing.
  */
-export const reserve: AdmissionStep = async (a) => {
+export const reserve: AdmissionStep = (a) => {
   const governor = a.governor;
   if (a.cached || !governor?.budgetsActive) return;
+  return reserveOn(a, governor);
+};
+
+async function reserveOn(a: Admitting, governor: Governor): Promise<void> {
   a.admission = await admitOn(a, governor, a.body ?? a.rec.requestBody, a.provider.name, a.rec.requestModel);
   if (a.plain) a.body = applyAdmission(a, a.body ?? (a.original.body as Body), a.admission);
-};
+}
 
 /**
  * Admits a request on the budgets (the primary's, or a backup's after a fallback). A refusal of

@@ -1,6 +1,6 @@
-import { isBreakerFailure, type BreakerKey } from '../../guards/breaker';
+import { isBreakerFailure, type BreakerKey, type Breakers } from '../../guards/breaker';
 import type { Target } from '../../guards/fallback';
-import { AttemptFailed, type CallScope, type SendLayer } from '../send-layer';
+import { AttemptFailed, type CallScope, type Outgoing, type Send, type SendLayer } from '../send-layer';
 import { refusalOf, refusalResponse, type Refusal } from '../wire';
 
 /**
@@ -10,9 +10,13 @@ import { refusalOf, refusalResponse, type Refusal } from '../wire';
  * against the provider. A served answer's ticket is settled when the call ends (a stream can
  * still break).
  */
-export const breaker: SendLayer = (next) => async (req, call) => {
+export const breaker: SendLayer = (next) => (req, call) => {
   const breakers = call.guards?.breakers;
   if (!breakers) return next(req, call);
+  return guarded(next, req, call, breakers);
+};
+
+async function guarded(next: Send, req: Outgoing, call: CallScope, breakers: Breakers): Promise<Response> {
   const key = breakerKey(req.target);
   if (breakers.isOpen(key)) return refusalResponse(circuitOpen(call, key, req.target.client));
   let ticket;
@@ -33,7 +37,7 @@ export const breaker: SendLayer = (next) => async (req, call) => {
     call.onFinish((end) => served.settle(end.outcome === 'error' && isBreakerFailure(end.error)));
   } else ticket.settle(response.status >= 500 || response.status === 429);
   return response;
-};
+}
 
 export function breakerKey(target: Target): BreakerKey {
   const p = target.provider;

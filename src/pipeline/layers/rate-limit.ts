@@ -1,7 +1,7 @@
 import type { Target } from '../../guards/fallback';
-import { RateLimitWaitExceeded, type RateLimitTarget } from '../../guards/rate-limit';
+import { RateLimitWaitExceeded, type RateLimiter, type RateLimitTarget } from '../../guards/rate-limit';
 import { ATTR } from '../../semconv';
-import type { CallScope, SendLayer } from '../send-layer';
+import type { CallScope, Outgoing, Send, SendLayer } from '../send-layer';
 import { refusalIn, refusalResponse, type Refusal } from '../wire';
 
 /**
@@ -11,9 +11,13 @@ import { refusalIn, refusalResponse, type Refusal } from '../wire';
  * attempt's entry is corrected to the call's real tokens when it ends; one that a later guard
  * refused (nothing sent) is taken back.
  */
-export const rateLimit: SendLayer = (next) => async (req, call) => {
+export const rateLimit: SendLayer = (next) => (req, call) => {
   const limiter = call.guards?.limiter;
   if (!limiter) return next(req, call);
+  return limited(next, req, call, limiter);
+};
+
+async function limited(next: Send, req: Outgoing, call: CallScope, limiter: RateLimiter): Promise<Response> {
   const target = limiterTarget(req.target);
   let permit;
   try {
@@ -38,7 +42,7 @@ export const rateLimit: SendLayer = (next) => async (req, call) => {
     call.onFinish((end) => served.settle(end.tokens));
   }
   return response;
-};
+}
 
 /** A rate-limit target: per endpoint (host and port), since a provider's quota is per endpoint. */
 export function limiterTarget(target: Target): RateLimitTarget {

@@ -11,10 +11,10 @@ import { isReadWhole, refusalIn } from '../wire';
  */
 export const retry: SendLayer = (next) => async (req, call) => {
   const tries = call.ownsRetries ? call.maxRetries : 0;
-  const settings = { maxDelayMs: call.config.retry_max_delay_seconds * 1000, retryAfterMaxMs: call.config.retry_after_max_seconds * 1000 };
   let last: Response | AttemptFailed | undefined;
   for (let n = 0; n <= tries; n++) {
     if (n > 0) {
+      const settings = { maxDelayMs: call.config.retry_max_delay_seconds * 1000, retryAfterMaxMs: call.config.retry_after_max_seconds * 1000 };
       const wait = retryDelayMs(n, settings, last instanceof AttemptFailed ? last.response?.headers : last?.headers);
       if (wait === undefined) break; // the provider asked for longer than we wait: fall back
       call.guards?.metrics.retry(req.target.provider.name, req.target.model, reasonOf(last) ?? 'failed');

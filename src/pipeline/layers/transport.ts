@@ -1,7 +1,7 @@
 import { isBreakerFailure } from '../../guards/breaker';
 import { rememberRequestCredentials } from '../../redaction';
 import { safely } from '../../util/safely';
-import { AttemptFailed, type Send } from '../send-layer';
+import { AttemptFailed, type CallScope, type Send } from '../send-layer';
 import { errorType } from '../error-type';
 import { isAbort, isJsonAnswer, withBody } from '../wire';
 
@@ -27,7 +27,7 @@ export const transport: Send = async (req, call) => {
   try {
     response = await built.send(controller);
     if (response.ok && call.ownsRetries && !call.stream && isJsonAnswer(response)) {
-      response = await readWhole(response, controller, built.ms - (performance.now() - started), call.answerRead);
+      response = await readWhole(response, controller, built.ms - (performance.now() - started), call);
     }
   } catch (err) {
     callSignal.removeEventListener('abort', forward);
@@ -45,7 +45,7 @@ export const transport: Send = async (req, call) => {
 };
 
 /** Reads a JSON body whole within what is left of the timeout; a malformed one fails the attempt. */
-async function readWhole(response: Response, controller: AbortController, leftMs: number, read: (value: unknown) => void): Promise<Response> {
+async function readWhole(response: Response, controller: AbortController, leftMs: number, call: CallScope): Promise<Response> {
   const timer = setTimeout(() => controller.abort(), Math.max(0, leftMs));
   let text: string;
   try {
@@ -60,6 +60,6 @@ async function readWhole(response: Response, controller: AbortController, leftMs
     // Out of tries, the app gets the answer itself, and the SDK's own error on parsing it.
     throw new AttemptFailed(err, errorType(err), isBreakerFailure(err), withBody(response, text));
   }
-  read(parsed);
+  call.answerRead(parsed);
   return withBody(response, text, parsed);
 }
