@@ -29,7 +29,14 @@ function telemetryEnv(id, ctx) {
   };
 }
 
-/** The config file for "every guard": breaker (default on), rate limit, moderation rules, fallback. */
+// $5,000 a day: far above what the run spends (about $5 per 100k calls), and below $9,007.19,
+// above which a budget's limit in picodollars is no longer a safe integer: the stores then
+// reject every reservation and the budget silently does nothing (reported; see BENCHMARKS.md).
+const BUDGET = { LLM_GOVERNOR_DAILY_BUDGET_USD: '5000' };
+/** A tokens-per-minute limit far above what one process sends: the limiter admits every call. */
+const TPM = { LLM_GOVERNOR_RATE_LIMIT_TPM: '100000000000' };
+
+/** The config file for "every guard": breaker (default on), retry, rate limit, moderation rules, fallback. */
 function guardsConfigFile(ctx, { cache }) {
   const file = join(ctx.tmp, `guards${cache ? '-cache' : ''}.json`);
   const config = {
@@ -37,6 +44,8 @@ function guardsConfigFile(ctx, { cache }) {
     breaker_enabled: true,
     breaker_failures: 5,
     breaker_reset_seconds: 30,
+    // Our retry loop runs in any case (with the client's maxRetries, 2 by default); named here.
+    max_retries: 2,
     // Far above what one process can send: the limiter admits every call without waiting.
     rate_limit_rpm: 100_000_000,
     rate_limit_tpm: 100_000_000_000,
@@ -66,10 +75,18 @@ export function buildConfigs(ctx) {
   const peerSetup = join(ctx.repoRoot, 'scripts', 'bench', 'peer-setup.cjs');
   const lg = (id, extra) => ({ ...telemetryEnv(id, ctx), ...extra });
   const traceOnly = { LLM_GOVERNOR_BREAKER_ENABLED: 'false', LLM_GOVERNOR_AUDIT_OTEL_LOGS: 'false' };
-  // $5,000 a day: far above what the run spends (about $5 per 100k calls), and below $9,007.19,
-  // above which a budget's limit in picodollars is no longer a safe integer: the stores then
-  // reject every reservation and the budget silently does nothing (reported; see BENCHMARKS.md).
-  const budget = { LLM_GOVERNOR_DAILY_BUDGET_USD: '5000' };
+  // Every guard: the guards file, a budget, the audit trail to a file of its own, an xAI key for
+  // the fallback chain; in Redis or in memory.
+  const guarded = (id, { redis = false, cache = false, extra = {} }) =>
+    lg(id, {
+      ...BUDGET,
+      ...(redis ? { LLM_GOVERNOR_REDIS_URL: ctx.redisUrl } : {}),
+      LLM_GOVERNOR_CONFIG: guardsConfigFile(ctx, { cache }),
+      LLM_GOVERNOR_AUDIT_OTEL_LOGS: 'false',
+      LLM_GOVERNOR_AUDIT_FILE: join(ctx.tmp, `audit-${id}.jsonl`),
+      XAI_API_KEY: 'xai-bench-0000000000000000',
+      ...extra,
+    });
   const configs = [
     {
       id: 'bare',
@@ -110,29 +127,31 @@ export function buildConfigs(ctx) {
       label: '+ budgets (memory)',
       description: 'Tracing + metering, plus a daily budget (LLM_GOVERNOR_DAILY_BUDGET_USD=5000) in the in-memory store.',
       execArgv: ['--require', register],
-      env: lg('mem', { ...traceOnly, ...budget }),
+      env: lg('mem', { ...traceOnly, ...BUDGET }),
+    },
+    {
+      id: 'allmem',
+      label: '+ every guard (memory)',
+      description:
+        'Every guard as below, with no Redis URL: budgets and the rate limit (RPM and TPM) in memory, breaker, retry, moderation rules, the fallback chain, the audit trail to a JSON-lines file; cache off.',
+      execArgv: ['--require', register],
+      env: guarded('allmem', {}),
+      guards: true,
     },
     {
       id: 'redis',
       label: '+ budgets (Redis)',
       description: 'The same budget in Redis (LLM_GOVERNOR_REDIS_URL, a local redis-server started by the harness).',
       execArgv: ['--require', register],
-      env: lg('redis', { ...traceOnly, ...budget, LLM_GOVERNOR_REDIS_URL: ctx.redisUrl }),
+      env: lg('redis', { ...traceOnly, ...BUDGET, LLM_GOVERNOR_REDIS_URL: ctx.redisUrl }),
     },
     {
       id: 'all',
       label: '+ every guard (Redis)',
       description:
-        'Redis budgets, breaker, rate limit in Redis (never waits), moderation rules (2 regexes), a fallback chain (openai → x_ai, never taken), the audit trail to a JSON-lines file; cache off.',
+        'Redis budgets, breaker, retry (2 retries, as the SDK), rate limit in Redis (RPM and TPM, never waits), moderation rules (2 regexes), a fallback chain (openai → x_ai, never taken), the audit trail to a JSON-lines file; cache off.',
       execArgv: ['--require', register],
-      env: lg('all', {
-        ...budget,
-        LLM_GOVERNOR_REDIS_URL: ctx.redisUrl,
-        LLM_GOVERNOR_CONFIG: guardsConfigFile(ctx, { cache: false }),
-        LLM_GOVERNOR_AUDIT_OTEL_LOGS: 'false',
-        LLM_GOVERNOR_AUDIT_FILE: join(ctx.tmp, 'audit-all.jsonl'),
-        XAI_API_KEY: 'xai-bench-0000000000000000',
-      }),
+      env: guarded('all', { redis: true }),
       guards: true,
     },
     {
@@ -140,15 +159,7 @@ export function buildConfigs(ctx) {
       label: 'every guard + cache (hits)',
       description: 'As "every guard", with the response cache on (in Redis): after the first call every call is a cache hit and nothing is sent. Measured separately; not a target.',
       execArgv: ['--require', register],
-      env: lg('cache', {
-        ...budget,
-        LLM_GOVERNOR_REDIS_URL: ctx.redisUrl,
-        LLM_GOVERNOR_CONFIG: guardsConfigFile(ctx, { cache: true }),
-        LLM_GOVERNOR_AUDIT_OTEL_LOGS: 'false',
-        LLM_GOVERNOR_AUDIT_FILE: join(ctx.tmp, 'audit-cache.jsonl'),
-        XAI_API_KEY: 'xai-bench-0000000000000000',
-        BENCH_SAME_QUESTION: '1',
-      }),
+      env: guarded('cache', { redis: true, cache: true, extra: { BENCH_SAME_QUESTION: '1' } }),
       guards: true,
       cacheHits: true,
     },
@@ -156,4 +167,24 @@ export function buildConfigs(ctx) {
   return configs;
 }
 
-export const CONFIG_IDS = ['bare', 'otel', 'peer', 'tm', 'mem', 'redis', 'all', 'cache'];
+export const CONFIG_IDS = ['bare', 'otel', 'peer', 'tm', 'mem', 'allmem', 'redis', 'all', 'cache'];
+
+/**
+ * The start-up processes (`node [--require …] -e "require('openai')"`, lib/startup.mjs): the bare
+ * SDK, the peer in its NodeSDK, and the preload with its default configuration (no llm-governor
+ * variable at all) and with budgets + a TPM limit (in memory). The last is also the first-call app.
+ * Each exports traces to the harness's receiver like the configurations above.
+ */
+export function startupVariants(ctx) {
+  const register = join(ctx.repoRoot, 'dist', 'register.js');
+  const env = (id, extra) => ({ ...telemetryEnv(`startup-${id}`, ctx), ...extra });
+  const list = [{ id: 'bare', label: 'bare openai SDK', execArgv: [], env: env('bare') }];
+  if (ctx.peerAvailable) list.push({ id: 'peer', label: 'instrumentation-openai (NodeSDK)', execArgv: ['--require', join(ctx.repoRoot, 'scripts', 'bench', 'peer-setup.cjs')], env: env('peer') });
+  list.push(
+    { id: 'default', label: 'llm-governor, default config', execArgv: ['--require', register], env: env('default') },
+    { id: 'budgets', label: 'llm-governor, budgets + a TPM limit', execArgv: ['--require', register], env: env('budgets', { ...BUDGET, ...TPM }) },
+  );
+  return list;
+}
+
+export const STARTUP_IDS = ['bare', 'peer', 'default', 'budgets'].map((id) => `startup-${id}`);

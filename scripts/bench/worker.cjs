@@ -222,6 +222,21 @@ const commands = {
     const endMonoUs = Number(process.hrtime.bigint() / 1000n);
     return { streams, chunks, startMonoUs, endMonoUs };
   },
+  /** In a fresh process (the first command after `ready`): the app's first call, then `later` more, each timed. */
+  async firstCalls({ later }) {
+    const c = process.cpuUsage();
+    const t = performance.now();
+    await chatOnce();
+    const firstUs = (performance.now() - t) * 1000;
+    const firstCpuUs = cpuMicros(process.cpuUsage(c));
+    const laterUs = [];
+    for (let i = 0; i < later; i++) {
+      const t1 = performance.now();
+      await chatOnce();
+      laterUs.push((performance.now() - t1) * 1000);
+    }
+    return { firstUs, firstCpuUs, laterUs };
+  },
   async calls({ calls, concurrency }) {
     return measureConcurrent(calls, concurrency || 1, chatOnce);
   },
