@@ -8,7 +8,7 @@ import { processAuditTrail } from './audit';
 import { ConfigError, loadConfig } from './config/load';
 import { onProcessEnd } from './exit-hooks';
 import { PriceTable } from './cost/prices';
-import { warmTokenizer } from './cost/tokens';
+import { countsTokensAhead, warmTokenizer } from './cost/tokens';
 import { installDiagLogger } from './diag-logger';
 import { redact, rememberSecret, rememberUrlSecrets } from './redaction';
 import { LlmGovernorInstrumentation } from './instrumentation/instrumentation';
@@ -58,11 +58,12 @@ function register(): void {
   const auditExports = { delivered: (n: number) => audit.sinkDelivered('otel', n), failed: (n: number, err: unknown) => audit.sinkLost('otel', n, err, logsAskedFor) };
   const sdk = startOwnSdk ? startSdk({ instrumentations: [instrumentation], serviceName: config.service_name, auditExports }) : undefined;
   setState({ loaded, instrumentation, sdk });
-  // Load the tokenizer and the price table now, at start-up, so that no call pays for them later.
+  // Load the price table now, at start-up, so that no call pays for it later; the tokenizer too,
+  // where calls count tokens before they are sent (it is the largest module we have: ~50 MiB).
   setImmediate(() => {
     try {
       PriceTable.bundled();
-      warmTokenizer();
+      if (countsTokensAhead(config)) warmTokenizer();
     } catch {
       /* estimates fall back to a character count */
     }

@@ -1,3 +1,4 @@
+import type { GovernorConfig } from '../config/schema';
 import type { Body, Operation } from '../operations';
 
 /**
@@ -16,6 +17,14 @@ function load(): Encoding {
 
 export function warmTokenizer(): void {
   load();
+}
+
+/**
+ * The config counts tokens before calls (a budget's worst case, a TPM limit): the tokenizer is
+ * then worth loading at start-up. Otherwise it loads only if a provider leaves usage out.
+ */
+export function countsTokensAhead(config: Pick<GovernorConfig, 'budgets' | 'daily_budget_usd' | 'rate_limit_tpm' | 'rate_limits'>): boolean {
+  return config.budgets.length > 0 || config.daily_budget_usd !== undefined || config.rate_limit_tpm !== undefined || config.rate_limits.some((l) => l.tpm !== undefined);
 }
 
 /** Counts a text that will not come again (a reply): not remembered. */
