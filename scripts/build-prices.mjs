@@ -80,17 +80,18 @@ function longContext(raw) {
 /** One reference entry (not a size/quality image key) to our entry, or undefined when unpriced. */
 function toEntry(raw) {
   const imageGen = raw.mode === 'image_generation';
-  const e = pick(raw, [
-    ['input', 'input_cost_per_token'],
-    ['output', 'output_cost_per_token'],
-    ['cached_input', 'cache_read_input_token_cost'],
-    ['cache_write', 'cache_creation_input_token_cost'],
-    ['reasoning', 'output_cost_per_reasoning_token'],
-    ['audio_input', 'input_cost_per_audio_token'],
-    ['audio_output', 'output_cost_per_audio_token'],
-    ['image_input', 'input_cost_per_image_token'],
-    ['image_output', 'output_cost_per_image_token'],
-  ]) ?? {};
+  const e =
+    pick(raw, [
+      ['input', 'input_cost_per_token'],
+      ['output', 'output_cost_per_token'],
+      ['cached_input', 'cache_read_input_token_cost'],
+      ['cache_write', 'cache_creation_input_token_cost'],
+      ['reasoning', 'output_cost_per_reasoning_token'],
+      ['audio_input', 'input_cost_per_audio_token'],
+      ['audio_output', 'output_cost_per_audio_token'],
+      ['image_input', 'input_cost_per_image_token'],
+      ['image_output', 'output_cost_per_image_token'],
+    ]) ?? {};
   const perImage = num(raw.input_cost_per_image);
   if (perImage !== undefined && perImage > 0) {
     // Image-generation models: a price per image (the "*" default). Elsewhere (realtime, grok
@@ -133,9 +134,35 @@ function finish(entry, raw) {
 }
 
 /** Field order of an entry in the file (the rest, if any, alphabetically after). */
-const ORDER = ['version', 'generated_from', 'units', 'providers', 'above_tokens', 'input', 'output', 'cached_input', 'cache_write', 'reasoning', 'audio_input', 'audio_output',
-  'image_input', 'image_output', 'tiers', 'long_context', 'per_image', 'per_second', 'per_character_million',
-  'max_input_tokens', 'max_output_tokens', 'mode', 'source', 'as_of', 'batch', 'priority', 'flex'];
+const ORDER = [
+  'version',
+  'generated_from',
+  'units',
+  'providers',
+  'above_tokens',
+  'input',
+  'output',
+  'cached_input',
+  'cache_write',
+  'reasoning',
+  'audio_input',
+  'audio_output',
+  'image_input',
+  'image_output',
+  'tiers',
+  'long_context',
+  'per_image',
+  'per_second',
+  'per_character_million',
+  'max_input_tokens',
+  'max_output_tokens',
+  'mode',
+  'source',
+  'as_of',
+  'batch',
+  'priority',
+  'flex',
+];
 
 /** Deep copy with keys in canonical order: known fields in ORDER, other keys (model names, sizes) sorted. */
 function canonical(v) {

@@ -15,7 +15,10 @@ rmSync(root, { recursive: true, force: true });
 mkdirSync(root, { recursive: true });
 console.log('compat: npm pack');
 execFileSync(npm, ['pack', '--pack-destination', root], { cwd: repo, ...quiet });
-const tarball = join(root, readdirSync(root).find((f) => f.endsWith('.tgz')));
+const tarball = join(
+  root,
+  readdirSync(root).find((f) => f.endsWith('.tgz')),
+);
 
 const dirs = [];
 for (const major of majors) {

@@ -33,7 +33,7 @@ function clean(a: Attribution): Attribution {
 }
 
 /** Baggage keys read when no `withAttributes` value is set. */
-export const BAGGAGE_KEYS = { tenant: 'tenant.id', user: 'user.id', feature: 'feature' } as const;
+const BAGGAGE_KEYS = { tenant: 'tenant.id', user: 'user.id', feature: 'feature' } as const;
 
 /** A stable, non-reversible id for a user identifier found in a request field. */
 export function hashUser(value: string, salt: string): string {

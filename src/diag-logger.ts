@@ -6,7 +6,7 @@ import { INSTRUMENTATION_NAME } from './semconv';
 const MAX_REMEMBERED = 1000;
 
 /** True for a diag message of ours: `llm-governor: …`, or our instrumentation's component logger. */
-export function isOwnMessage(args: unknown[]): boolean {
+function isOwnMessage(args: unknown[]): boolean {
   const first = args[0];
   return typeof first === 'string' && (first === INSTRUMENTATION_NAME || first.startsWith('llm-governor'));
 }
@@ -29,7 +29,7 @@ export function installDiagLogger(env: NodeJS.ProcessEnv = process.env, write: (
 }
 
 /** A diag logger that prints our own warnings and errors, each distinct message once, and nothing else. */
-export function ownWarningsOnce(write: (line: string) => void): DiagLogger {
+function ownWarningsOnce(write: (line: string) => void): DiagLogger {
   const printed = new Set<string>();
   const print = (args: unknown[]) => {
     if (!isOwnMessage(args)) return;

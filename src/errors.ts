@@ -30,7 +30,7 @@ type ApiErrorCtor = new (status: number | undefined, error: object | undefined, 
 const subclasses = new WeakMap<object, Map<GovernorErrorCode, ApiErrorCtor>>();
 
 /** The app's `APIError` class, from a client instance (`OpenAI.APIError` is a static). */
-export function apiErrorClassOf(client: unknown): ApiErrorCtor | undefined {
+function apiErrorClassOf(client: unknown): ApiErrorCtor | undefined {
   let ctor = (client as { constructor?: unknown })?.constructor as { APIError?: unknown } | undefined;
   for (let i = 0; ctor && i < 5; i++) {
     if (typeof ctor.APIError === 'function') return ctor.APIError as ApiErrorCtor;
@@ -67,7 +67,7 @@ const NAMES: Record<GovernorErrorCode, string> = {
 
 /** Is this one of our codes (from the `x-llm-governor` header of a refusal made at send time)? */
 export function isGovernorErrorCode(value: unknown): value is GovernorErrorCode {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(NAMES, value);
+  return typeof value === 'string' && Object.hasOwn(NAMES, value);
 }
 
 function subclassFor(base: ApiErrorCtor | undefined, code: GovernorErrorCode): ApiErrorCtor {
@@ -97,13 +97,7 @@ class FallbackApiError extends Error {
 }
 
 /** Builds the error as the SDK would for an HTTP error: `status`, `error`, `code`, `type`, message. */
-export function governorError(
-  client: unknown,
-  code: GovernorErrorCode,
-  status: number,
-  message: string,
-  details: object,
-): Error & { status: number; code: string; details: object } {
+export function governorError(client: unknown, code: GovernorErrorCode, status: number, message: string, details: object): Error & { status: number; code: string; details: object } {
   const Cls = subclassFor(apiErrorClassOf(client), code);
   const body = { message, type: code, code, param: null, details };
   const headers = typeof Headers === 'function' ? new Headers({ 'x-llm-governor': code }) : {};

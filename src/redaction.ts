@@ -12,7 +12,7 @@
  * Pure apart from the registry of known secrets, which is bounded.
  */
 
-export const REDACTED = '[REDACTED]';
+const REDACTED = '[REDACTED]';
 
 /** The shortest exact secret worth matching (shorter strings would hide ordinary words). */
 const MIN_SECRET = 8;
@@ -64,7 +64,10 @@ export function rememberUrlSecrets(url: string | undefined): void {
 
 const PATTERNS: Array<[RegExp, (m: string, ...g: string[]) => string]> = [
   // Header lines and JSON-ish pairs: keep the name, drop the value.
-  [/\b(authorization|proxy-authorization|api[-_]?key|x-api-key|ocp-apim-subscription-key)(\s*["']?\s*[:=]\s*["']?)(?:(?:Bearer|Basic)\s+)?[^\s"',;}&]+/gi, (_m, name, sep) => `${name}${sep}${REDACTED}`],
+  [
+    /\b(authorization|proxy-authorization|api[-_]?key|x-api-key|ocp-apim-subscription-key)(\s*["']?\s*[:=]\s*["']?)(?:(?:Bearer|Basic)\s+)?[^\s"',;}&]+/gi,
+    (_m, name, sep) => `${name}${sep}${REDACTED}`,
+  ],
   // Query values.
   [/([?&;\s](?:api[-_]?key|key|token|access_token|id_token|refresh_token|password|passwd|pwd|secret|sig|signature|code)=)[^&\s"',;#]+/gi, (_m, head) => `${head}${REDACTED}`],
   // URL passwords: scheme://user:password@host (the last @ ends it).

@@ -85,7 +85,6 @@ function register(): void {
       await Promise.allSettled([audit.flush(), forceFlushTelemetry()]);
     },
   );
-
 }
 
 try {

@@ -16,7 +16,7 @@ const SUCCESS = 0; // ExportResultCode.SUCCESS
  * the backend accepted and how many were lost with a failed export. Everything else about the
  * exporter (its other records, its retries, flush and shutdown) is unchanged.
  */
-export function observedExporter(exporter: LogRecordExporter, report: AuditExportReport): LogRecordExporter {
+function observedExporter(exporter: LogRecordExporter, report: AuditExportReport): LogRecordExporter {
   return {
     export(records: ReadableLogRecord[], done: (result: ExportResult) => void) {
       let audit = 0;
@@ -50,7 +50,14 @@ const OTLP: Record<string, () => ExporterClass> = {
 };
 
 function list(value: string | undefined): string[] {
-  return [...new Set((value ?? '').split(',').map((s) => s.trim()).filter(Boolean))];
+  return [
+    ...new Set(
+      (value ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
 }
 
 function nonNegative(value: string | undefined): number | undefined {

@@ -190,9 +190,7 @@ export const REJECT_REASON = {
 /** Bucket boundaries the conventions advise (the chunk timings use the duration's). */
 export const BUCKETS = {
   SECONDS: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
-  TOKENS: [
-    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
-  ],
+  TOKENS: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864],
 } as const;
 
 /** Opt-in content capture, as the conventions name it. */

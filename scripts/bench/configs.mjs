@@ -108,7 +108,7 @@ export function buildConfigs(ctx) {
     configs.push({
       id: 'peer',
       label: 'instrumentation-openai',
-      description: '@opentelemetry/instrumentation-openai in a NodeSDK set up like the preload\'s (same trace and metric exporters).',
+      description: "@opentelemetry/instrumentation-openai in a NodeSDK set up like the preload's (same trace and metric exporters).",
       execArgv: ['--require', peerSetup],
       env: telemetryEnv('peer', ctx),
       peer: true,

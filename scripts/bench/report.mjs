@@ -17,9 +17,15 @@ export function printReport(results, { profilesOnly = false } = {}) {
   const out = [''];
   const section = (title, tbl) => out.push(title, ...(tbl ? [textTable(tbl)] : []), '');
   out.push(`llm-governor overhead benchmark (${results.mode}), ${results.machine.cpuModel}, ${results.machine.cores} cores, Node ${results.machine.node}, openai ${results.versions.openai}`, '');
-  section(`Non-streaming chat call (per call; median of ${results.settings.reps} interleaved batches of ${results.settings.chat.calls} sequential calls; p99 of single calls; + = added vs the bare SDK)`, chatTable(results));
+  section(
+    `Non-streaming chat call (per call; median of ${results.settings.reps} interleaved batches of ${results.settings.chat.calls} sequential calls; p99 of single calls; + = added vs the bare SDK)`,
+    chatTable(results),
+  );
   section('Streamed chat (per chunk the app reads; marginal = slope between long and short streams; naive = (instrumented − bare) / chunks)', streamTable(results, results.stream));
-  section('Streamed chat read from a full buffer (every chunk already in the socket: the same reads for every configuration; only the reading is timed); per chunk', streamTable(results, results.bufferedStream));
+  section(
+    'Streamed chat read from a full buffer (every chunk already in the socket: the same reads for every configuration; only the reading is timed); per chunk',
+    streamTable(results, results.bufferedStream),
+  );
   section('Throughput (non-streaming calls)', throughputTable(results));
   if (Object.keys(results.memory).length) section(`Memory (heapUsed after forced GC; concurrency ${results.settings.memory.concurrency})`, memoryTable(results));
   if (Object.keys(results.redis).length) section("Redis commands per call (MONITOR, commands sent by the app's process) and connections it holds (CLIENT LIST)", redisTable(results));

@@ -46,7 +46,6 @@ const NO_THROUGHPUT = new Set(['otel']);
 const REDIS_CONFIGS = ['redis', 'all', 'cache'];
 
 const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ── the phases ────────────────────────────────────────────────────────────────────────────────
 
@@ -100,7 +99,9 @@ async function redisCounts(results, workers, redis, Redis) {
   for (const id of REDIS_CONFIGS.filter((x) => workers.has(x))) {
     const r = await countRedis({ redis, worker: workers.get(id), calls: SETTINGS.redis.calls, Redis, repoRoot });
     results.redis[id] = r;
-    log(`redis: ${id}: ${r.roundTripsPerCall.toFixed(3)} commands per call (${r.perCallExcludingPeriodic.toFixed(3)} without periodic refreshes), ${r.connections.app ?? '?'} connection(s) held by the app (CLIENT LIST)`);
+    log(
+      `redis: ${id}: ${r.roundTripsPerCall.toFixed(3)} commands per call (${r.perCallExcludingPeriodic.toFixed(3)} without periodic refreshes), ${r.connections.app ?? '?'} connection(s) held by the app (CLIENT LIST)`,
+    );
   }
 }
 
@@ -112,7 +113,9 @@ async function memory(results, workers) {
   const memIds = SETTINGS.memory.configs.filter((x) => workers.has(x));
   for (const [id, w] of workers) if (!memIds.includes(id)) await w.close();
   const runs = await Promise.all(memIds.map((id) => workers.get(id).call('memory', SETTINGS.memory)));
-  memIds.forEach((id, i) => (results.memory[id] = summarizeMemory(runs[i])));
+  memIds.forEach((id, i) => {
+    results.memory[id] = summarizeMemory(runs[i]);
+  });
   log(`memory: ${memIds.join(', ')} done`);
 }
 
@@ -161,7 +164,11 @@ function newResults(configs, tmp, redisBinary) {
       label,
       description,
       preload: execArgv.filter((a) => a !== '--require').map((a) => a.replace(`${repoRoot}/`, '')),
-      env: Object.fromEntries(Object.entries(env).filter(([k]) => /^(LLM_GOVERNOR_|OTEL_)/.test(k)).map(([k, v]) => [k, v.replace(tmp, '$TMP')])),
+      env: Object.fromEntries(
+        Object.entries(env)
+          .filter(([k]) => /^(LLM_GOVERNOR_|OTEL_)/.test(k))
+          .map(([k, v]) => [k, v.replace(tmp, '$TMP')]),
+      ),
     })),
     chat: {},
     stream: {},
@@ -256,7 +263,8 @@ async function main() {
   const results = newResults(configs, tmp, redisBinary);
   // Is anything else using the CPU? (Our own processes are idle at this point.)
   results.busyBeforeStart = await busyShare(1000);
-  if (results.busyBeforeStart > 0.1) results.notes.push(`other processes kept ${(results.busyBeforeStart * 100).toFixed(0)}% of the CPU busy just before the run: they share the machine with the benchmark`);
+  if (results.busyBeforeStart > 0.1)
+    results.notes.push(`other processes kept ${(results.busyBeforeStart * 100).toFixed(0)}% of the CPU busy just before the run: they share the machine with the benchmark`);
 
   const workers = new Map();
   const profiling = { configs, settings: SETTINGS, tmp, repoRoot, keepProfiles: args.keepProfiles, pinTo: PIN?.app };

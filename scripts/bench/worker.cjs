@@ -47,7 +47,7 @@ const STREAM_LONG_N = Number(process.env.BENCH_STREAM_N || 16);
 
 async function chatOnce() {
   const r = await client.chat.completions.create(chatParams());
-  if (!r || !r.choices || !r.choices.length) throw new Error('bench: empty chat completion');
+  if (!r?.choices?.length) throw new Error('bench: empty chat completion');
   return 1;
 }
 
@@ -268,7 +268,7 @@ process.on('message', async (msg) => {
     const result = await handler(args || {});
     process.send({ id, ok: true, result });
   } catch (err) {
-    process.send({ id, ok: false, error: String((err && err.stack) || err) });
+    process.send({ id, ok: false, error: String(err?.stack || err) });
   }
 });
 

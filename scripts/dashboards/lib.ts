@@ -3,7 +3,7 @@
  * query carries, and one function per panel kind. Layout is Grafana's 24-column grid; panels flow
  * left to right and wrap (the SDK's DashboardBuilder places them).
  */
-import * as cog from '@grafana/grafana-foundation-sdk/cog';
+import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as bargauge from '@grafana/grafana-foundation-sdk/bargauge';
@@ -15,10 +15,10 @@ import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 
 /** Every panel and query reads from the dashboard's `datasource` variable. */
-export const DATASOURCE: common.DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
+const DATASOURCE: common.DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
 
 /** The label filter every selector carries: the scrape config sets `job` and `environment`. */
-export const FILTER = 'job=~"$service", environment=~"$environment"';
+const FILTER = 'job=~"$service", environment=~"$environment"';
 
 /**
  * A series selector with the dashboard filter, plus the selector's own matchers:
@@ -61,11 +61,7 @@ const REF_IDS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
 function targets(queries: Query[]): prometheus.DataqueryBuilder[] {
   return queries.map((q, i) => {
-    const t = new prometheus.DataqueryBuilder()
-      .datasource(DATASOURCE)
-      .refId(REF_IDS[i])
-      .editorMode(prometheus.QueryEditorMode.Code)
-      .expr(q.expr);
+    const t = new prometheus.DataqueryBuilder().datasource(DATASOURCE).refId(REF_IDS[i]).editorMode(prometheus.QueryEditorMode.Code).expr(q.expr);
     if (q.legend !== undefined) t.legendFormat(q.legend);
     if (q.instant) t.instant();
     else t.range();
@@ -91,20 +87,22 @@ export interface PanelSpec {
 }
 
 /** The shared field options, applied to any of the SDK's panel builders (they share these methods). */
-function base<B extends {
-  title(t: string): B;
-  description(d: string): B;
-  datasource(d: common.DataSourceRef): B;
-  withTarget(t: prometheus.DataqueryBuilder): B;
-  unit(u: string): B;
-  span(w: number): B;
-  height(h: number): B;
-  decimals(d: number): B;
-  min(m: number): B;
-  max(m: number): B;
-  thresholds(t: dashboard.ThresholdsConfigBuilder): B;
-  mappings(m: dashboard.ValueMapping[]): B;
-}>(b: B, s: PanelSpec): B {
+function base<
+  B extends {
+    title(t: string): B;
+    description(d: string): B;
+    datasource(d: common.DataSourceRef): B;
+    withTarget(t: prometheus.DataqueryBuilder): B;
+    unit(u: string): B;
+    span(w: number): B;
+    height(h: number): B;
+    decimals(d: number): B;
+    min(m: number): B;
+    max(m: number): B;
+    thresholds(t: dashboard.ThresholdsConfigBuilder): B;
+    mappings(m: dashboard.ValueMapping[]): B;
+  },
+>(b: B, s: PanelSpec): B {
   b.title(s.title).description(s.description).datasource(DATASOURCE).unit(s.unit).span(s.w).height(s.h);
   for (const t of targets(s.queries)) b.withTarget(t);
   if (s.decimals !== undefined) b.decimals(s.decimals);
@@ -145,7 +143,10 @@ export function timeseriesPanel(s: TimeseriesSpec): timeseries.PanelBuilder {
   if (s.bars) b.drawStyle(common.GraphDrawStyle.Bars);
   if (s.stack) b.stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal));
   for (const refId of s.dashed ?? []) {
-    b.overrideByQuery(refId, [{ id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } }, { id: 'custom.fillOpacity', value: 0 }]);
+    b.overrideByQuery(refId, [
+      { id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } },
+      { id: 'custom.fillOpacity', value: 0 },
+    ]);
   }
   return b;
 }
@@ -217,7 +218,7 @@ export function statetimelinePanel(s: PanelSpec): statetimeline.PanelBuilder {
  * (the scrape job) and `environment`, both multi-value with All (matching any value, and series
  * without the label).
  */
-export function variables(): cog.Builder<dashboard.VariableModel>[] {
+function variables(): cog.Builder<dashboard.VariableModel>[] {
   const labelVariable = (name: string, label: string, query: string) =>
     new dashboard.QueryVariableBuilder(name)
       .label(label)

@@ -60,8 +60,7 @@ const promise = {
   open: (p: string) => new Promise<number>((res, rej) => fs.open(p, 'a', (e, fd) => (e ? rej(e) : res(fd)))),
   close: (fd: number) => new Promise<void>((res) => fs.close(fd, () => res())),
   fstat: (fd: number) => new Promise<fs.Stats>((res, rej) => fs.fstat(fd, (e, st) => (e ? rej(e) : res(st)))),
-  write: (fd: number, buf: Buffer, off: number) =>
-    new Promise<number>((res, rej) => fs.write(fd, buf, off, buf.length - off, null, (e, n) => (e ? rej(e) : res(n)))),
+  write: (fd: number, buf: Buffer, off: number) => new Promise<number>((res, rej) => fs.write(fd, buf, off, buf.length - off, null, (e, n) => (e ? rej(e) : res(n)))),
   rename: (a: string, b: string) => new Promise<void>((res, rej) => fs.rename(a, b, (e) => (e && e.code !== 'ENOENT' ? rej(e) : res()))),
   exists: (p: string) => new Promise<boolean>((res) => fs.access(p, (e) => res(!e))),
   unlink: (p: string) => new Promise<void>((res, rej) => fs.unlink(p, (e) => (e && e.code !== 'ENOENT' ? rej(e) : res()))),

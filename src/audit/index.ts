@@ -10,8 +10,8 @@ import type { AuditSink } from './sink';
 import { SyslogSink } from './syslog-sink';
 import { AuditTrail } from './trail';
 
-export { AuditTrail, NO_AUDIT, type AuditEventFacts, type AuditRecorder } from './trail';
-export { auditEvent, ocsfApiActivitySchema, AUDIT_KINDS, type AuditKind, type OcsfApiActivity } from './ocsf';
+export { AuditTrail, type AuditEventFacts } from './trail';
+export type { AuditKind } from './ocsf';
 
 const MIB = 1024 * 1024;
 
@@ -92,7 +92,7 @@ export function processAuditTrail(outcome: ConfigOutcome, productVersion: string
 }
 
 /** `config_rejected` when some values were invalid (or the app refuses to start), then `config_loaded`. */
-export function recordConfigEvents(trail: AuditTrail, outcome: ConfigOutcome): void {
+function recordConfigEvents(trail: AuditTrail, outcome: ConfigOutcome): void {
   const problems = outcome.problems ?? [];
   if (problems.length) {
     trail.record('config_rejected', {

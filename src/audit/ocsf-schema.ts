@@ -20,20 +20,7 @@ export const STATUS = { UNKNOWN: 0, SUCCESS: 1, FAILURE: 2, OTHER: 99 } as const
 export const STATUS_NAME: Record<number, string> = { 0: 'Unknown', 1: 'Success', 2: 'Failure', 99: 'Other' };
 
 /** What `unmapped.decision` can say. */
-export const DECISIONS = [
-  'allow',
-  'block',
-  'cap_tokens',
-  'downgrade',
-  'alert',
-  'rate_limited',
-  'cache_hit',
-  'moderation_block',
-  'fallback',
-  'fail_open',
-  'fail_closed',
-  'estimate_cost',
-] as const;
+export const DECISIONS = ['allow', 'block', 'cap_tokens', 'downgrade', 'alert', 'rate_limited', 'cache_hit', 'moderation_block', 'fallback', 'fail_open', 'fail_closed', 'estimate_cost'] as const;
 
 const nonNegInt = z.number().int().nonnegative();
 const shortText = z.string().min(1).max(1024);
@@ -112,7 +99,10 @@ export const ocsfApiActivitySchema = z
       .object({
         product: z.object({ name: shortText, version: shortText, vendor_name: shortText }).strict(),
         uid: shortText,
-        correlation_uid: z.string().regex(/^[0-9a-f]{32}$/, 'expected a W3C trace id').optional(),
+        correlation_uid: z
+          .string()
+          .regex(/^[0-9a-f]{32}$/, 'expected a W3C trace id')
+          .optional(),
         version: z.literal(OCSF_VERSION),
         profiles: z.array(z.literal('ai_operation')).length(1),
       })

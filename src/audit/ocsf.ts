@@ -18,7 +18,7 @@ import {
   ACTIVITY_NAME,
   API_ACTIVITY_CLASS_UID,
   APPLICATION_CATEGORY_UID,
-  DECISIONS,
+  type DECISIONS,
   OCSF_VERSION,
   SEVERITY,
   SEVERITY_NAME,
@@ -27,7 +27,7 @@ import {
   type OcsfApiActivity,
 } from './ocsf-schema';
 
-export { ACTIVITY, API_ACTIVITY_CLASS_UID, APPLICATION_CATEGORY_UID, DECISIONS, OCSF_VERSION, SEVERITY, STATUS, ocsfApiActivitySchema, type OcsfApiActivity } from './ocsf-schema';
+export { DECISIONS, ocsfApiActivitySchema, type OcsfApiActivity } from './ocsf-schema';
 
 /** Every event kind, with its OCSF activity, status and severity. */
 export const AUDIT_KINDS = {
@@ -198,22 +198,21 @@ export function auditEvent(kind: AuditKind, facts: AuditFacts): OcsfApiActivity 
   const service = provider ?? INTERNAL_SERVICE;
   const statusCode = f.statusCode === undefined ? undefined : text(String(f.statusCode), 64);
 
-  const user =
-    f.userHash || f.tenant
-      ? prune({ uid: text(f.userHash), account: f.tenant ? { uid: text(f.tenant)! } : undefined })
-      : undefined;
+  const user = f.userHash || f.tenant ? prune({ uid: text(f.userHash), account: f.tenant ? { uid: text(f.tenant)! } : undefined }) : undefined;
 
   const usage = f.usage
     ? prune({
         prompt_tokens: count(f.usage.promptTokens),
         completion_tokens: count(f.usage.completionTokens),
-        total_tokens: count(f.usage.totalTokens ?? (f.usage.promptTokens !== undefined || f.usage.completionTokens !== undefined ? (f.usage.promptTokens ?? 0) + (f.usage.completionTokens ?? 0) : undefined)),
+        total_tokens: count(
+          f.usage.totalTokens ?? (f.usage.promptTokens !== undefined || f.usage.completionTokens !== undefined ? (f.usage.promptTokens ?? 0) + (f.usage.completionTokens ?? 0) : undefined),
+        ),
       })
     : undefined;
 
-  const breakerState: 'open' | 'half_open' | 'closed' | undefined = kind === 'breaker_opened' ? 'open' : kind === 'breaker_half_opened' ? 'half_open' : kind === 'breaker_closed' ? 'closed' : undefined;
-  const decision =
-    kind === 'budget_store_unavailable' ? (f.failureMode === 'closed' ? 'fail_closed' : 'fail_open') : k.decision;
+  const breakerState: 'open' | 'half_open' | 'closed' | undefined =
+    kind === 'breaker_opened' ? 'open' : kind === 'breaker_half_opened' ? 'half_open' : kind === 'breaker_closed' ? 'closed' : undefined;
+  const decision = kind === 'budget_store_unavailable' ? (f.failureMode === 'closed' ? 'fail_closed' : 'fail_open') : k.decision;
 
   const event: OcsfApiActivity = {
     class_uid: API_ACTIVITY_CLASS_UID,

@@ -20,9 +20,7 @@ const BOM = '\uFEFF';
 export function parseSyslogUrl(url: string): { protocol: 'tcp' | 'udp'; host: string; port: number } {
   const bad = (why: string): Error => {
     const shown = typeof url === 'string' ? JSON.stringify(url.length > 200 ? `${url.slice(0, 200)}…` : url) : String(url);
-    return new Error(
-      `${ENV_NAME}: ${why}; expected tcp://host:port or udp://host:port (port 1-65535, ${DEFAULT_PORT} when omitted; IPv6 hosts in brackets, e.g. udp://[::1]:514), got ${shown}`,
-    );
+    return new Error(`${ENV_NAME}: ${why}; expected tcp://host:port or udp://host:port (port 1-65535, ${DEFAULT_PORT} when omitted; IPv6 hosts in brackets, e.g. udp://[::1]:514), got ${shown}`);
   };
   if (typeof url !== 'string') throw bad('not a string');
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/.exec(url.trim());
@@ -83,7 +81,10 @@ export function severityOf(ocsfSeverityId: number): number {
 /** Printable US-ASCII without spaces, at most `max` characters; `-` (NILVALUE) when empty. */
 function headerField(value: unknown, max: number): string {
   if (typeof value !== 'string') return '-';
-  const clean = value.trim().replace(/[^\x21-\x7e]/gu, '_').slice(0, max);
+  const clean = value
+    .trim()
+    .replace(/[^\x21-\x7e]/gu, '_')
+    .slice(0, max);
   return clean === '' ? '-' : clean;
 }
 

@@ -22,7 +22,11 @@ export class TcpTransport implements SyslogTransport {
   private connected = false;
   private blocked = false;
 
-  constructor(private readonly host: string, private readonly port: number, private readonly link: TransportLink) {}
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+    private readonly link: TransportLink,
+  ) {}
 
   frame(message: string): Buffer {
     return Buffer.from(`${Buffer.byteLength(message, 'utf8')} ${message}`, 'utf8');

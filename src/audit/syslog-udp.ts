@@ -20,7 +20,11 @@ export class UdpTransport implements SyslogTransport {
   private resolving = false;
   private sending = false;
 
-  constructor(private readonly host: string, private readonly port: number, private readonly link: TransportLink) {}
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+    private readonly link: TransportLink,
+  ) {}
 
   /** A message over 65 507 bytes cannot be a datagram: undefined, so it is dropped. */
   frame(message: string): Buffer | undefined {

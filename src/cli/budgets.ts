@@ -64,7 +64,11 @@ export function renderBudgets(rows: BudgetRow[]): string {
     .sort((a, b) => a.budget.localeCompare(b.budget) || (a.key ?? '').localeCompare(b.key ?? ''))
     .map((r) => [r.budget, r.key ?? '', r.window ?? '', usd(r.limitUsd), usd(r.spentUsd), usd(r.reservedUsd), `${((100 * r.spentUsd) / r.limitUsd).toFixed(1)}%`, r.resetsAt ?? '']);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (c: string[]) => c.map((x, i) => (i >= 3 && i <= 6 ? x.padStart(widths[i]) : x.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (c: string[]) =>
+    c
+      .map((x, i) => (i >= 3 && i <= 6 ? x.padStart(widths[i]) : x.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n') + '\n';
 }
 
@@ -96,5 +100,3 @@ export async function budgetsCommand(argv: string[], write = (s: string) => proc
   write(renderBudgets(rowsFromScrape(text)));
   return 0;
 }
-
-

@@ -15,7 +15,11 @@ export function checkConfig(env: NodeJS.ProcessEnv = process.env, write = (s: st
   });
   const header = ['setting', 'value', 'from', 'environment variables'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd() + '\n';
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd() + '\n';
   write(line(header));
   write(line(widths.map((w) => '-'.repeat(w))));
   for (const r of rows) write(line(r));

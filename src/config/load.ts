@@ -99,7 +99,7 @@ const MAX_ROUNDS = 200;
 type Issue = { code: string; path: PropertyKey[]; message: string; keys?: string[] };
 
 /** `budgets[2].window`, `prices.gpt-4o-mini.inptu`. */
-export function formatPath(path: readonly PropertyKey[]): string {
+function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out ? `.${String(seg)}` : String(seg);
   return out;
@@ -128,7 +128,7 @@ function deleteAt(root: Record<string, unknown>, path: readonly PropertyKey[]): 
     parent[last] = DROPPED;
     return true;
   }
-  if (!Object.prototype.hasOwnProperty.call(parent, last as string)) return false;
+  if (!Object.hasOwn(parent, last as string)) return false;
   delete (parent as Record<PropertyKey, unknown>)[last as string];
   return true;
 }

@@ -46,7 +46,7 @@ export function backtrackingRisk(pattern: string): string | undefined {
       if (!g) continue;
       g.branches.push(pattern.slice(g.branchStart, i));
       const q = quantifierAt(pattern, i + 1);
-      const repeated = q !== undefined && q.unbounded;
+      const repeated = q?.unbounded === true;
       if (repeated && g.hasQuantifier) return `a repeated group repeats inside: ${pattern.slice(g.start, i + 1 + q!.length)}`;
       if (repeated && g.branches.length > 1 && overlapping(g.branches)) return `a repeated alternation whose branches overlap: ${pattern.slice(g.start, i + 1 + q!.length)}`;
       // The group's own repetition makes its parent's body repeat.

@@ -2,21 +2,23 @@ import { z } from 'zod';
 import { PROVIDER } from '../semconv';
 import { backtrackingRisk } from './safe-regex';
 
-const bool = z.preprocess((v) => {
-  if (typeof v !== 'string') return v;
-  const s = v.trim().toLowerCase();
-  if (['true', '1', 'yes', 'on'].includes(s)) return true;
-  if (['false', '0', 'no', 'off', ''].includes(s)) return false;
-  return v;
-}, z.boolean({ error: 'expected true or false' }));
+const bool = z.preprocess(
+  (v) => {
+    if (typeof v !== 'string') return v;
+    const s = v.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(s)) return true;
+    if (['false', '0', 'no', 'off', ''].includes(s)) return false;
+    return v;
+  },
+  z.boolean({ error: 'expected true or false' }),
+);
 
 /** Plain decimal numbers only: `0x10`, `1e`, `Infinity` stay strings and fail as not a number. */
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
-const num = (schema: z.ZodNumber) =>
-  z.preprocess((v) => (typeof v === 'string' && DECIMAL.test(v.trim()) ? Number(v) : v), schema);
+const num = (schema: z.ZodNumber) => z.preprocess((v) => (typeof v === 'string' && DECIMAL.test(v.trim()) ? Number(v) : v), schema);
 
 /** A URL that parses, with one of `protocols` and a port in range (the URL parser checks it). */
-export function parsesAsUrl(value: string, protocols: readonly string[]): boolean {
+function parsesAsUrl(value: string, protocols: readonly string[]): boolean {
   try {
     const u = new URL(value);
     return protocols.includes(u.protocol) && !!u.hostname;
@@ -37,13 +39,9 @@ const windowSchema = z
   .refine((w) => !/^0+[smhd]$/.test(w), 'must be a positive duration');
 const GLOB = z.string().min(1, 'expected a non-empty name or glob');
 
-const budgetAction = z.union(
-  [
-    z.enum(['block', 'cap_tokens', 'alert_only']),
-    z.object({ downgrade: z.string().min(1, 'expected the model to downgrade to') }).strict(),
-  ],
-  { error: 'expected block, cap_tokens, alert_only or { downgrade: <model> }' },
-);
+const budgetAction = z.union([z.enum(['block', 'cap_tokens', 'alert_only']), z.object({ downgrade: z.string().min(1, 'expected the model to downgrade to') }).strict()], {
+  error: 'expected block, cap_tokens, alert_only or { downgrade: <model> }',
+});
 
 /** One budget of the config file's `budgets:` list. */
 export const budgetSchema = z
@@ -100,13 +98,14 @@ const target = z
     provider: providerName,
     model: z.string().min(1, 'expected a model or deployment name').optional(),
     /** Backups only: the base URL, instead of the provider's standard environment variable. */
-    base_url: z.string().refine((v) => parsesAsUrl(v, ['http:', 'https:']), 'expected an http:// or https:// URL that parses').optional(),
+    base_url: z
+      .string()
+      .refine((v) => parsesAsUrl(v, ['http:', 'https:']), 'expected an http:// or https:// URL that parses')
+      .optional(),
   })
   .strict();
 
-const fallbackSchema = z
-  .object({ primary: target, backups: z.array(target).min(1, 'expected at least one backup') })
-  .strict();
+const fallbackSchema = z.object({ primary: target, backups: z.array(target).min(1, 'expected at least one backup') }).strict();
 export type FallbackConfig = z.infer<typeof fallbackSchema>;
 export type TargetConfig = z.infer<typeof target>;
 
@@ -118,13 +117,15 @@ const rateLimitSchema = z
     tpm: z.number({ error: 'expected a whole number of tokens per minute' }).int().positive().optional(),
   })
   .strict();
-export type RateLimitConfig = z.infer<typeof rateLimitSchema>;
 
 const moderationRuleSchema = z
   .object({
     name: z.string().min(1, 'expected a rule name'),
     pattern: z.string().min(1, 'expected a regular expression'),
-    flags: z.string().regex(/^[imsu]*$/, 'expected regex flags among i, m, s, u').default('i'),
+    flags: z
+      .string()
+      .regex(/^[imsu]*$/, 'expected regex flags among i, m, s, u')
+      .default('i'),
   })
   .strict()
   .superRefine((rule, ctx) => {
@@ -171,7 +172,10 @@ export const configSchema = z
     /** Azure deployment name → the model it serves (used to estimate before the response says). */
     azure_deployments: z.record(z.string(), z.string()).default({}),
     /** Redis for budgets shared by many processes; in-memory (this process) when unset. */
-    redis_url: z.string().refine((v) => parsesAsUrl(v, ['redis:', 'rediss:']), 'expected a redis:// or rediss:// URL that parses (host, port up to 65535)').optional(),
+    redis_url: z
+      .string()
+      .refine((v) => parsesAsUrl(v, ['redis:', 'rediss:']), 'expected a redis:// or rediss:// URL that parses (host, port up to 65535)')
+      .optional(),
     /**
      * A Redis command without a reply within this time fails (budgets: the store is unavailable;
      * rate limits: this process's own window; cache: the provider answers). Sized for load: a
@@ -231,10 +235,18 @@ export const configSchema = z
     moderation_endpoint: bool.default(false),
     moderation_model: z.string().min(1).default('omni-moderation-latest'),
     /** Moderation categories that block (default: any flagged category). */
-    moderation_categories: z.preprocess(
-      (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
-      z.array(z.string().min(1)),
-    ).optional(),
+    moderation_categories: z
+      .preprocess(
+        (v) =>
+          typeof v === 'string'
+            ? v
+                .split(',')
+                .map((s) => s.trim())
+                .filter(Boolean)
+            : v,
+        z.array(z.string().min(1)),
+      )
+      .optional(),
     /** Regex rules over user content; a match blocks the call, naming the rule. */
     moderation_rules: z.array(moderationRuleSchema).default([]),
     /** When the moderation endpoint cannot be reached: `open` sends the call, `closed` blocks it. */
@@ -255,7 +267,9 @@ export const configSchema = z
       .refine((v) => parsesAsUrl(v, ['tcp:', 'udp:']), 'expected a port up to 65535')
       .optional(),
     /** Audit events waiting at most, per queue, before new ones are dropped (and counted). */
-    audit_queue_size: num(z.number({ error: 'expected a whole number of events' }).int().min(100, 'expected at least 100 events').max(10_000_000, 'expected at most 10 000 000 events')).default(100_000),
+    audit_queue_size: num(z.number({ error: 'expected a whole number of events' }).int().min(100, 'expected at least 100 events').max(10_000_000, 'expected at most 10 000 000 events')).default(
+      100_000,
+    ),
     /** Shutdown: how long to wait for exporters to flush on exit, in milliseconds. */
     flush_timeout_ms: num(z.number({ error: 'expected a number of milliseconds' }).int().min(0).max(60_000)).default(2_000),
   })

@@ -31,7 +31,12 @@ export const UNATTRIBUTED = '_unattributed';
 /** `gpt-4o*` → a matcher; `*` and `?` are the only wildcards. */
 export function globMatcher(glob: string): (value: string | undefined) => boolean {
   if (!/[*?]/.test(glob)) return (v) => v === glob;
-  const re = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const re = new RegExp(
+    `^${glob
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
   return (v) => v !== undefined && re.test(v);
 }
 
@@ -74,8 +79,8 @@ export function appliesTo(def: BudgetDefinition, facts: CallFacts): boolean {
 }
 
 /** The per-dimension value a call falls under, for `per:` budgets. */
-export function perValue(def: BudgetDefinition, facts: CallFacts): string | undefined {
-  return def.per ? facts[def.per] ?? UNATTRIBUTED : undefined;
+function perValue(def: BudgetDefinition, facts: CallFacts): string | undefined {
+  return def.per ? (facts[def.per] ?? UNATTRIBUTED) : undefined;
 }
 
 /** The store key of a budget for this call, now. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { governorError, type BudgetExceededDetails } from '../errors';
 import { appliesTo, budgetKey, type BudgetDefinition, type CallFacts } from './budgets';
 import { picoToUsd, type Pico } from './money';
-import type { BudgetKey, BudgetState, BudgetStore } from './stores/types';
+import type { BudgetKey, BudgetState, BudgetStore, ReserveResult } from './stores/types';
 
 /** A call's hold on its budgets, from `admit` to `settle`. */
 export interface Reservation {
@@ -64,7 +64,7 @@ const MAX_PENDING = 100_000;
 const PENDING_RETRY_MS = 1_000;
 
 /** The smallest reply worth sending when capping output tokens. */
-export const MIN_CAPPED_OUTPUT_TOKENS = 16;
+const MIN_CAPPED_OUTPUT_TOKENS = 16;
 
 /**
  * Budgets with atomic reservations. Before a call is sent, its worst-case cost is reserved on
@@ -107,7 +107,7 @@ export class BudgetEngine {
       if (!defs.length || current.amount <= 0) return { model, maxOutputTokens, actions };
       const parts = defs.map((d) => budgetKey(d, current.facts, now));
       const reservation: Reservation = { id: randomUUID(), amount: current.amount, keys: parts.map((p) => p.key), defs, values: parts.map((p) => p.value) };
-      let result;
+      let result: ReserveResult;
       const expiresAtMs = now + this.opts.reservationTtlMs;
       try {
         result = await this.store.reserve({ reservationId: reservation.id, amount: reservation.amount, keys: reservation.keys, nowMs: now, expiresAtMs });
@@ -214,7 +214,7 @@ export class BudgetEngine {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline && (this.inflight.size > 0 || this.pending.size > 0)) {
       if (this.pending.size > 0 && this.inflight.size === 0) this.retryPending();
-      await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, Math.max(1, Math.min(250, deadline - Date.now())))) ]);
+      await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, Math.max(1, Math.min(250, deadline - Date.now()))))]);
     }
   }
 

@@ -77,7 +77,9 @@ export class Governor {
           const key = `${def.name}\u0000${value ?? ''}`;
           if (this.warnedOver.has(key)) return;
           this.warnedOver.add(key);
-          diag.warn(`llm-governor: budget "${def.name}"${value ? ` (${value})` : ''} is exceeded; its action is alert_only, so calls go through (counted in llm_governor_budget_exceeded_allowed_total)`);
+          diag.warn(
+            `llm-governor: budget "${def.name}"${value ? ` (${value})` : ''} is exceeded; its action is alert_only, so calls go through (counted in llm_governor_budget_exceeded_allowed_total)`,
+          );
         },
         thresholdCrossed: (def, value, threshold, state, windowId) => {
           this.metrics.thresholdCrossed(def, threshold);
@@ -206,7 +208,7 @@ export class Governor {
     const code = (err as { code?: unknown })?.code;
     this.audit.record(up ? 'budget_store_recovered' : 'budget_store_unavailable', {
       failureMode: this.config.store_failure_mode,
-      detail: up ? this.store?.kind : `${this.store?.kind ?? 'store'}: ${typeof code === 'string' ? code : err?.name ?? 'unreachable'}`,
+      detail: up ? this.store?.kind : `${this.store?.kind ?? 'store'}: ${typeof code === 'string' ? code : (err?.name ?? 'unreachable')}`,
     });
     if (up) {
       diag.warn('llm-governor: budget store reachable again; settling what was pending');
@@ -222,8 +224,16 @@ export class Governor {
     const now = this.now();
     const keys = known.map((k) => budgetKey(k.def, { provider: PROVIDER.OPENAI, operation: 'chat', ...(k.def.per ? { [k.def.per]: k.value } : {}) }, now));
     try {
-      const states = await this.store.states(keys.map((k) => k.key), now);
-      this.metrics.updateStates(known.map((k) => k.def), keys.map((k) => k.value), keys.map((k) => k.key), states);
+      const states = await this.store.states(
+        keys.map((k) => k.key),
+        now,
+      );
+      this.metrics.updateStates(
+        known.map((k) => k.def),
+        keys.map((k) => k.value),
+        keys.map((k) => k.key),
+        states,
+      );
     } catch {
       /* reported through availability */
     }

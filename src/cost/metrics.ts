@@ -44,11 +44,13 @@ export class CostMetrics {
     this.users = new BoundedLabels(labelLimit, 128, () => onFold('user'));
     this.features = new BoundedLabels(labelLimit, 128, () => onFold('feature'));
     this.cost = meter.createCounter(GOVERNOR_METRIC.COST, { description: 'Cost of LLM calls, from the provider usage and the price table', unit: 'USD' });
-    this.unknown = meter.createCounter(GOVERNOR_METRIC.PRICING_UNKNOWN, { description: 'Calls to a model with no known price (priced as the provider\'s most expensive model)' });
+    this.unknown = meter.createCounter(GOVERNOR_METRIC.PRICING_UNKNOWN, { description: "Calls to a model with no known price (priced as the provider's most expensive model)" });
     this.suspicious = meter.createCounter(GOVERNOR_METRIC.USAGE_SUSPICIOUS, { description: 'Calls whose reported usage could not be true (priced at their worst case instead)' });
     this.rejected = meter.createCounter(GOVERNOR_METRIC.REQUESTS_REJECTED, { description: 'Calls refused before anything was sent upstream' });
     this.crossings = meter.createCounter(GOVERNOR_METRIC.BUDGET_THRESHOLD_CROSSINGS, { description: 'Budget soft thresholds crossed, once per window' });
-    this.exceededAllowed = meter.createCounter(GOVERNOR_METRIC.BUDGET_EXCEEDED_ALLOWED, { description: 'Calls an alert_only budget let through whose cost landed over its limit (or that went while the limit was already reached)' });
+    this.exceededAllowed = meter.createCounter(GOVERNOR_METRIC.BUDGET_EXCEEDED_ALLOWED, {
+      description: 'Calls an alert_only budget let through whose cost landed over its limit (or that went while the limit was already reached)',
+    });
     this.storeErrors = meter.createCounter(GOVERNOR_METRIC.BUDGET_STORE_ERRORS, { description: 'Budget store operations that failed (store unreachable)' });
 
     const gauge = (name: string, description: string, unit: string, read: (s: Snapshot) => number) => {
@@ -61,9 +63,7 @@ export class CostMetrics {
     gauge(GOVERNOR_METRIC.BUDGET_RESERVED, 'Held by calls in flight', 'USD', (s) => picoToUsd(s.state.reserved));
     gauge(GOVERNOR_METRIC.BUDGET_UTILIZATION, 'Spent / limit', '1', (s) => s.state.spent / s.limit);
     gauge(GOVERNOR_METRIC.BUDGET_WINDOW_REMAINING, 'Seconds until the window resets', 's', (s) => (s.rolling ? 0 : Math.max(0, (s.windowEndMs - this.now()) / 1000)));
-    meter
-      .createObservableGauge(GOVERNOR_METRIC.BUDGET_STORE_AVAILABLE, { description: '1 when the budget store answers, 0 when unreachable' })
-      .addCallback((r) => r.observe(this.storeAvailable));
+    meter.createObservableGauge(GOVERNOR_METRIC.BUDGET_STORE_AVAILABLE, { description: '1 when the budget store answers, 0 when unreachable' }).addCallback((r) => r.observe(this.storeAvailable));
   }
 
   private budgetAttributes(s: Snapshot): Attributes {

@@ -6,7 +6,7 @@
  */
 export type Pico = number;
 
-export const PICO_PER_USD = 1e12;
+const PICO_PER_USD = 1e12;
 
 /** USD (a decimal from config or a price file) to picodollars, rounded to the nearest. */
 export function usdToPico(usd: number): Pico {

@@ -47,7 +47,7 @@ export interface PriceFile {
 }
 
 export type TierName = 'batch' | 'priority' | 'flex';
-export const TIER_NAMES: readonly TierName[] = ['batch', 'priority', 'flex'];
+const TIER_NAMES: readonly TierName[] = ['batch', 'priority', 'flex'];
 
 export interface TierPrice {
   input?: Pico;
@@ -97,7 +97,7 @@ function compact<T extends object>(o: T): T {
   return o;
 }
 
-export function tierFromFile(t: FileTierPrice | undefined): TierPrice | undefined {
+function tierFromFile(t: FileTierPrice | undefined): TierPrice | undefined {
   if (!t) return undefined;
   return compact({ input: tok(t.input), output: tok(t.output), cachedInput: tok(t.cached_input), cacheWrite: tok(t.cache_write) });
 }
@@ -136,9 +136,7 @@ export function priceFromFile(provider: ProviderName, model: string, e: FilePric
     imageInput: tok(e.image_input),
     imageOutput: tok(e.image_output),
     tiers: e.tiers ? tiersFromFile(e.tiers) : undefined,
-    longContext: e.long_context
-      ?.map((lc) => compact<LongContextPrice>({ aboveTokens: lc.above_tokens, ...tierFromFile(lc), tiers: tiersFromFile(lc) }))
-      .sort((a, b) => a.aboveTokens - b.aboveTokens),
+    longContext: e.long_context?.map((lc) => compact<LongContextPrice>({ aboveTokens: lc.above_tokens, ...tierFromFile(lc), tiers: tiersFromFile(lc) })).sort((a, b) => a.aboveTokens - b.aboveTokens),
     perImage: e.per_image ? perImageFromFile(e.per_image) : undefined,
     perSecond: e.per_second === undefined ? undefined : usdToPico(e.per_second),
     perCharacter: tok(e.per_character_million),

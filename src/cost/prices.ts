@@ -14,14 +14,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROVIDER, type ProviderName } from '../semconv';
 import { type Pico, usdPerMillionToPico, usdToPico } from './money';
-import {
-  assertPriceFile,
-  type ModelPrice,
-  perImageFromFile,
-  priceFromFile,
-} from './price-schema';
+import { assertPriceFile, type ModelPrice, perImageFromFile, priceFromFile } from './price-schema';
 
-export type { ModelPrice, TierPrice, LongContextPrice, TierName } from './price-schema';
+export type { ModelPrice } from './price-schema';
 
 /** A user's price for one model, in the file's units (USD per 1M tokens, USD per image, …). */
 export interface PriceOverride {

@@ -45,9 +45,7 @@ export interface CostInput {
   characters?: number;
 }
 
-export type CostPart =
-  | 'input' | 'cached_input' | 'cache_write' | 'output' | 'reasoning' | 'audio_input' | 'audio_output'
-  | 'image_input' | 'image_output' | 'images' | 'audio_seconds' | 'characters';
+export type CostPart = 'input' | 'cached_input' | 'cache_write' | 'output' | 'reasoning' | 'audio_input' | 'audio_output' | 'image_input' | 'image_output' | 'images' | 'audio_seconds' | 'characters';
 
 export interface Cost {
   pico: Pico;
@@ -67,7 +65,7 @@ export interface WorstCaseInput {
 }
 
 /** Output tokens assumed when neither the request nor the table gives a limit. */
-export const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
+const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
 
 const count = (v: number | undefined): number => (v !== undefined && v > 0 ? Math.round(v) : 0);
 
@@ -83,7 +81,7 @@ const withTier = (base: TierPrice, over: TierPrice | undefined): TierPrice => {
 };
 
 /** The token rates (pUSD per token) a call pays, after long-context thresholds and service tiers. */
-export function effectiveRates(price: ModelPrice, inputTokens: number, serviceTier?: string): TierPrice {
+function effectiveRates(price: ModelPrice, inputTokens: number, serviceTier?: string): TierPrice {
   const standard: TierPrice = { input: price.input, output: price.output, cachedInput: price.cachedInput, cacheWrite: price.cacheWrite };
   const tier = tierOf(serviceTier);
   const tierPrice = tier ? price.tiers?.[tier] : undefined;
@@ -174,7 +172,7 @@ export function worstCaseCost(price: ModelPrice, w: WorstCaseInput): Pico {
   const inputTokens = count(w.inputTokens);
   const r = effectiveRates(price, inputTokens, w.serviceTier);
   const audioOp = w.operation === OPERATION.AUDIO_TRANSCRIPTION || w.operation === OPERATION.AUDIO_TRANSLATION;
-  let total = inputTokens * Math.max(r.input ?? 0, audioOp ? price.audioInput ?? 0 : 0);
+  let total = inputTokens * Math.max(r.input ?? 0, audioOp ? (price.audioInput ?? 0) : 0);
   if (w.operation === OPERATION.EMBEDDINGS) return total;
   const isImageOp = w.operation === OPERATION.IMAGE_GENERATION || w.operation === OPERATION.IMAGE_EDIT;
   if (isImageOp && price.perImage) {
@@ -212,7 +210,7 @@ function worstOutputRate(price: ModelPrice, r: TierPrice, operation: OperationNa
 const QUALITIES = new Set(['standard', 'hd', 'low', 'medium', 'high']);
 
 /** '1024-x-1024' / '1024x1024' / '1024 x 1024' → '1024x1024'; 'auto' or junk → undefined. */
-export function normalizeSize(size: string | undefined): string | undefined {
+function normalizeSize(size: string | undefined): string | undefined {
   if (!size) return undefined;
   const s = normalizeImageKey(size);
   return /^\d+x\d+$/.test(s) ? s : undefined;
@@ -227,7 +225,7 @@ function normalizeQuality(quality: string | undefined): string | undefined {
  * The price of one image. `worst`: the dearest price consistent with what is known (for budgets);
  * otherwise the exact key, then the size alone, then the "*" default, then the dearest match.
  */
-export function imageUnitPrice(price: ModelPrice, size: string | undefined, quality: string | undefined, worst: boolean): Pico | undefined {
+function imageUnitPrice(price: ModelPrice, size: string | undefined, quality: string | undefined, worst: boolean): Pico | undefined {
   const table = price.perImage;
   if (!table) return undefined;
   const keys = Object.keys(table);

@@ -72,8 +72,8 @@ export function countTokensOf(pieces: readonly string[]): number {
 }
 
 /** Chat framing: each message costs a few tokens beyond its text, plus the reply's priming. */
-export const TOKENS_PER_MESSAGE = 3;
-export const REPLY_PRIMING_TOKENS = 3;
+const TOKENS_PER_MESSAGE = 3;
+const REPLY_PRIMING_TOKENS = 3;
 
 /** A request's input tokens, counted locally: its text pieces, plus the chat framing. */
 export function estimateInputTokens(op: Operation, body: Body): number {

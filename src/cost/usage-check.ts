@@ -30,4 +30,4 @@ export function suspiciousUsage(usage: Usage, limits: { maxInput?: number; maxOu
 }
 
 /** No model takes more than this in one call; beyond it, usage is absurd whatever the model. */
-export const ANY_CONTEXT = 100_000_000;
+const ANY_CONTEXT = 100_000_000;

@@ -10,9 +10,7 @@
  *   one bucket late (never early: budgets err on the safe side).
  */
 
-export type WindowSpec =
-  | { kind: 'calendar'; unit: 'day' | 'week' | 'month'; timezone: string }
-  | { kind: 'rolling'; durationMs: number };
+export type WindowSpec = { kind: 'calendar'; unit: 'day' | 'week' | 'month'; timezone: string } | { kind: 'rolling'; durationMs: number };
 
 export interface WindowInstance {
   /** Calendar: '2026-11-23', '2026-W48' (ISO week-year and week), '2026-11', in the window's time zone; rolling: 'rolling'. */
@@ -40,9 +38,7 @@ export function parseWindow(text: string, timezone?: string): WindowSpec {
     if (durationMs > 0 && Number.isSafeInteger(durationMs)) return { kind: 'rolling', durationMs };
     throw new Error(`invalid budget window ${JSON.stringify(text)}: the duration must be greater than zero`);
   }
-  throw new Error(
-    `invalid budget window ${JSON.stringify(text)}: expected day, week, month or a duration like 90m, 12h, 30d`,
-  );
+  throw new Error(`invalid budget window ${JSON.stringify(text)}: expected day, week, month or a duration like 90m, 12h, 30d`);
 }
 
 /** Bucket size for a rolling window: duration / 60 (whole milliseconds), at least 1 s. */
@@ -105,7 +101,11 @@ function calendarWindow(unit: 'day' | 'week' | 'month', tz: string, nowMs: numbe
 // ---------------------------------------------------------------------------------------------
 // Local dates in a time zone, through Intl.DateTimeFormat (cached per zone).
 
-interface LocalDate { y: number; m: number; d: number }
+interface LocalDate {
+  y: number;
+  m: number;
+  d: number;
+}
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The margin on counted text: 5% and 16 tokens, whichever the sum. Documented in the README. */
-export const INPUT_MARGIN = { fraction: 0.05, tokens: 16 } as const;
+const INPUT_MARGIN = { fraction: 0.05, tokens: 16 } as const;
 
 /** Audio: at most 20 tokens a second (OpenAI's audio models use 10), and at least 1 second per 1000 bytes (8 kbit/s). */
 const AUDIO_TOKENS_PER_BYTE = 20 / 1000;

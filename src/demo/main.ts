@@ -178,11 +178,14 @@ async function main(): Promise<number> {
         sim.setFaults([{ kind: '500', match: { provider: 'azure' } }]);
         events.push('fault window: the Azure endpoint answers 500 from now on');
       }, at * 1000),
-      setTimeout(() => {
-        sim.setFaults([]);
-        events.push('fault window over: Azure answers again');
-        if (serve) faultWindow(300 - faultSeconds);
-      }, (at + faultSeconds) * 1000),
+      setTimeout(
+        () => {
+          sim.setFaults([]);
+          events.push('fault window over: Azure answers again');
+          if (serve) faultWindow(300 - faultSeconds);
+        },
+        (at + faultSeconds) * 1000,
+      ),
     );
   };
   faultWindow(faultAt);
@@ -195,7 +198,10 @@ async function main(): Promise<number> {
     const tout = rows.reduce((a, r) => a + r.outputTokens, 0);
     const spend = rows.reduce((a, r) => a + r.costUsd, 0);
     const head = `${serve ? `${Math.round(elapsed)} s` : progressBar(elapsed / seconds)}  calls ${calls}  errors ${errors}  tokens ${tin} in / ${tout} out  spend $${spend.toFixed(4)}`;
-    const recent = events.slice(-5).map((e) => `  • ${e}`).join('\n');
+    const recent = events
+      .slice(-5)
+      .map((e) => `  • ${e}`)
+      .join('\n');
     const body = `${renderTable(rows)}\n\nbudgets\n${renderBudgets(bars)}\n\nresilience\n${renderResilience(resilience)}\n\nevents\n${recent || '  (none yet)'}`;
     if (tty && !final) {
       process.stdout.write(`\x1b[s\x1b[J${head}\n\n${body}\n\x1b[u`);
@@ -236,13 +242,17 @@ async function main(): Promise<number> {
   render(true);
   const providers = new Set(rows.filter((r) => r.calls > 0).map((r) => r.provider));
   const calls = rows.reduce((a, r) => a + r.calls, 0);
-  console.log(`summary: ${calls} calls recorded by /metrics over ${providers.size} providers (${[...providers].join(', ')}); app saw ${appSummary?.ok ?? '?'} ok, ${appSummary?.failed ?? '?'} failed; app exit code ${code}`);
+  console.log(
+    `summary: ${calls} calls recorded by /metrics over ${providers.size} providers (${[...providers].join(', ')}); app saw ${appSummary?.ok ?? '?'} ok, ${appSummary?.failed ?? '?'} failed; app exit code ${code}`,
+  );
   const blocked = bars.reduce((a, b) => a + b.rejected, 0);
   const crossings = bars.reduce((a, b) => a + b.crossings, 0);
   console.log(`budgets: ${crossings} threshold crossing(s), ${blocked} call(s) blocked before reaching the provider`);
   const opened = resilience.breakers.reduce((a, b) => a + b.opened, 0);
   const stillOpen = resilience.breakers.filter((b) => b.state !== 'closed').length;
-  console.log(`resilience: breaker opened ${opened} time(s) in the fault window, ${stillOpen ? `${stillOpen} not yet closed` : 'all closed again'}; ${resilience.fallbacks} call(s) served by the fallback; ${resilience.retries} retr${resilience.retries === 1 ? 'y' : 'ies'}`);
+  console.log(
+    `resilience: breaker opened ${opened} time(s) in the fault window, ${stillOpen ? `${stillOpen} not yet closed` : 'all closed again'}; ${resilience.fallbacks} call(s) served by the fallback; ${resilience.retries} retr${resilience.retries === 1 ? 'y' : 'ies'}`,
+  );
   const recovered = stopping || (opened > 0 && stillOpen === 0 && resilience.fallbacks > 0);
   const audit = readAudit(auditFile);
   const byKind = Object.entries(audit.kinds)

@@ -6,7 +6,7 @@ import { governorError } from '../errors';
 import { ATTR, GOVERNOR_METRIC } from '../semconv';
 
 /** Breaker states as the `llm_governor.breaker.state` gauge reports them. */
-export const BREAKER_STATE = { closed: 0, half_open: 1, open: 2 } as const;
+const BREAKER_STATE = { closed: 0, half_open: 1, open: 2 } as const;
 type StateName = keyof typeof BREAKER_STATE;
 
 export interface BreakerSettings {

@@ -31,7 +31,7 @@ export function backupsFor(fallbacks: readonly FallbackConfig[], provider: strin
 
 const DEFAULT_XAI_BASE_URL = 'https://api.x.ai/v1';
 /** The Azure OpenAI GA API version used when neither AZURE_API_VERSION nor OPENAI_API_VERSION is set. */
-export const DEFAULT_AZURE_API_VERSION = '2024-10-21';
+const DEFAULT_AZURE_API_VERSION = '2024-10-21';
 
 /**
  * Builds backup clients from each provider's standard environment, once per SDK copy and

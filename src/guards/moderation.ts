@@ -29,7 +29,7 @@ export interface ModerationTarget {
   path: string;
 }
 
-export const UNAVAILABLE_CATEGORY = 'moderation_unavailable';
+const UNAVAILABLE_CATEGORY = 'moderation_unavailable';
 
 /**
  * The moderation guard: user content (see `userTexts`) is checked before a call is sent, first

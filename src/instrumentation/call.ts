@@ -96,7 +96,7 @@ export class Call {
     s.a = admittingFor(this.p, { body: opts?.body, headers: opts?.headers }, plain);
     await admit(s.a);
     const body = s.a.body;
-    s.sentBody = plain ? body ?? (opts.body as Body) : undefined;
+    s.sentBody = plain ? (body ?? (opts.body as Body)) : undefined;
     const out: Record<string, unknown> = body && body !== opts.body ? { ...opts, body } : { ...opts };
     if (plain) {
       // One retry loop: ours. The SDK's own loop gets 0 retries.

@@ -49,14 +49,9 @@ export function patchClientClass(exports: any, getRuntime: () => Runtime | undef
  * Wraps `post` and `fetchWithTimeout` on a target: a client class's prototype (the preload), or
  * one client instance (`wrap(client)`).
  */
-export function patchClientMethods(
-  target: object,
-  getRuntime: () => Runtime | undefined,
-  providerOverrides: () => Record<string, any>,
-  classes?: ClientClasses,
-): boolean {
+export function patchClientMethods(target: object, getRuntime: () => Runtime | undefined, providerOverrides: () => Record<string, any>, classes?: ClientClasses): boolean {
   const proto = target as Record<string | symbol, any>;
-  if (Object.prototype.hasOwnProperty.call(proto, PATCHED)) return true;
+  if (Object.hasOwn(proto, PATCHED)) return true;
   const AzureOpenAI = classes?.AzureOpenAI;
   const originalPost: AnyFn = proto.post;
   const originalFetch: AnyFn | undefined = proto.fetchWithTimeout;

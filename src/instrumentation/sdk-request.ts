@@ -16,7 +16,7 @@
  */
 
 /** Marks an init whose attempt the send step already owns: the patched fetchWithTimeout passes it straight through. */
-export const OWNED_ATTEMPT = Symbol('llm-governor.ownedAttempt');
+const OWNED_ATTEMPT = Symbol('llm-governor.ownedAttempt');
 
 /** A request as the SDK's fetchWithTimeout takes it. */
 export interface BuiltRequest {

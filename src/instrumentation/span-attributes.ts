@@ -98,4 +98,3 @@ export function sanitizedException(error: unknown): { name: string; message: str
   const raw = error instanceof Error ? error.message : String(error);
   return { name, message: redact(raw).slice(0, 1000) };
 }
-

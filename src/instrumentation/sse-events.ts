@@ -17,7 +17,7 @@ const CR = 0x0d;
 const encoder = new TextEncoder();
 
 /** The index just past the blank line ending the first event in `buf` from `from`, or -1. */
-export function eventEnd(buf: Uint8Array, from = 0): number {
+function eventEnd(buf: Uint8Array, from = 0): number {
   for (let i = from; i < buf.length; i++) {
     if (buf[i] !== LF) continue;
     if (buf[i + 1] === LF) return i + 2;
@@ -27,7 +27,7 @@ export function eventEnd(buf: Uint8Array, from = 0): number {
 }
 
 /** The `data:` lines of one event, joined as the SSE format joins them. */
-export function eventData(text: string): string | undefined {
+function eventData(text: string): string | undefined {
   let data: string | undefined;
   for (const line of text.split(/\r?\n/)) {
     if (!line.startsWith('data:')) continue;

@@ -1,7 +1,7 @@
 /** openai SDK versions this package is tested against (the compatibility suite runs each major). */
-export const TESTED_RANGE = { min: [4, 20, 0], maxMajorExclusive: 8 } as const;
+const TESTED_RANGE = { min: [4, 20, 0], maxMajorExclusive: 8 } as const;
 
-export function parseVersion(v: string | undefined): [number, number, number] | undefined {
+function parseVersion(v: string | undefined): [number, number, number] | undefined {
   const m = /^(\d+)\.(\d+)\.(\d+)/.exec(v ?? '');
   return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
 }

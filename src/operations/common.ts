@@ -59,8 +59,7 @@ export function maxOutputField(field: string): import('./types').MaxOutputParam 
  * older `max_tokens`. A new limit goes where the app put its own, else where the model expects it.
  */
 export const chatMaxOutput: import('./types').MaxOutputParam = {
-  read: (body) =>
-    typeof body.max_completion_tokens === 'number' ? body.max_completion_tokens : typeof body.max_tokens === 'number' ? body.max_tokens : undefined,
+  read: (body) => (typeof body.max_completion_tokens === 'number' ? body.max_completion_tokens : typeof body.max_tokens === 'number' ? body.max_tokens : undefined),
   write: (body, tokens) => {
     const reasoning = typeof body.model === 'string' && /^(o\d|gpt-5)/.test(body.model);
     const field = 'max_completion_tokens' in body || (reasoning && !('max_tokens' in body)) ? 'max_completion_tokens' : 'max_tokens';
@@ -77,6 +76,6 @@ export function wireText(value: string, max = 256): string {
  * The first `max` characters as a string of their own. (A plain `slice` of a long string is a
  * view that keeps the whole original alive: 10 KB per cut, for as long as the cut is kept.)
  */
-export function cutCopy(value: string, max: number): string {
+function cutCopy(value: string, max: number): string {
   return Buffer.from(value.slice(0, max), 'utf8').toString('utf8');
 }

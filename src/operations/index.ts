@@ -3,7 +3,7 @@ import { audioTranscription, audioTranslation, embeddings, imageEdit, imageGener
 import { responses } from './responses';
 import type { Operation } from './types';
 
-export type { Operation, Body, StreamObserver } from './types';
+export type { Operation, Body } from './types';
 
 /**
  * Billable operations by the request path the SDK's resources pass to `client.post()`.

@@ -209,8 +209,18 @@ function delegatingProto(base: object): object {
   if (known) return known;
   const delegate = (r: unknown) => (r as { [DELEGATE]: Record<string, unknown> })[DELEGATE];
   const props: PropertyDescriptorMap = {
-    body: { get: function (this: unknown) { return delegate(this).body; }, configurable: true },
-    bodyUsed: { get: function (this: unknown) { return delegate(this).bodyUsed; }, configurable: true },
+    body: {
+      get: function (this: unknown) {
+        return delegate(this).body;
+      },
+      configurable: true,
+    },
+    bodyUsed: {
+      get: function (this: unknown) {
+        return delegate(this).bodyUsed;
+      },
+      configurable: true,
+    },
   };
   for (const name of BODY_METHODS) {
     if (typeof (base as Record<string, unknown>)[name] !== 'function') continue;

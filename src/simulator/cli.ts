@@ -38,7 +38,7 @@ export function parseSimulateArgs(argv: string[]): SimulatorOptions | undefined 
   const args = argv[0] === 'simulate' ? argv.slice(1) : argv;
   const options: SimulatorOptions = { faults: [] };
   for (let i = 0; i < args.length; i++) {
-    const [flag, inline] = args[i]!.startsWith('--') && args[i]!.includes('=') ? args[i]!.split(/=(.*)/s, 2) as [string, string] : [args[i]!, undefined];
+    const [flag, inline] = args[i]!.startsWith('--') && args[i]!.includes('=') ? (args[i]!.split(/=(.*)/s, 2) as [string, string]) : [args[i]!, undefined];
     const value = (): string | undefined => inline ?? args[++i];
     switch (flag) {
       case '-h':

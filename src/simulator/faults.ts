@@ -2,7 +2,7 @@
 import { Prng, mixSeed } from './prng';
 import type { FaultKind, FaultRule, Provider } from './types';
 
-export const FAULT_KINDS: readonly FaultKind[] = ['429', '500', '503', 'hang', 'reset', 'truncate', 'malformed'];
+const FAULT_KINDS: readonly FaultKind[] = ['429', '500', '503', 'hang', 'reset', 'truncate', 'malformed'];
 
 export interface ChosenFault {
   kind: FaultKind;
@@ -15,7 +15,7 @@ export interface FaultTarget {
   provider: Provider;
 }
 
-export function isFaultKind(value: string): value is FaultKind {
+function isFaultKind(value: string): value is FaultKind {
   return (FAULT_KINDS as readonly string[]).includes(value);
 }
 
@@ -58,7 +58,10 @@ export class FaultEngine {
   private seen: number[] = [];
   private rng: Prng;
 
-  constructor(private rules: FaultRule[], private readonly seed: number) {
+  constructor(
+    private rules: FaultRule[],
+    private readonly seed: number,
+  ) {
     this.rng = new Prng(mixSeed(seed, 'faults'));
     this.seen = rules.map(() => 0);
   }

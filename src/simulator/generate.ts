@@ -54,9 +54,7 @@ export function generateReply(req: ReplyRequest): Reply {
     return { text: req.tool ? null : '', reasoningContent, reasoningTokens: budget, outputTokens: 0, finishReason: 'length' };
   }
   const remaining = budget === undefined ? undefined : budget - reasoningTokens;
-  return req.tool
-    ? toolReply(req, req.tool, reasoningTokens, reasoningContent, remaining)
-    : textReply(req, reasoningTokens, reasoningContent, remaining);
+  return req.tool ? toolReply(req, req.tool, reasoningTokens, reasoningContent, remaining) : textReply(req, reasoningTokens, reasoningContent, remaining);
 }
 
 function toolReply(req: ReplyRequest, tool: FunctionTool, reasoningTokens: number, reasoningContent: string | undefined, remaining?: number): Reply {

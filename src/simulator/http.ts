@@ -55,7 +55,7 @@ function writeTruncated(ctx: RequestContext, data: Buffer): void {
 }
 
 /** Invalid JSON that still looks like the start of an answer (the `malformed` fault). */
-export function malformedJson(ctx: RequestContext): string {
+function malformedJson(ctx: RequestContext): string {
   return `{"id": "${ctx.requestId}", "object": "chat.completion", "choices": [{"index": 0, "message": {"content": "unterminated`;
 }
 

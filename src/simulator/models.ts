@@ -42,9 +42,21 @@ export function snapshotOf(model: string): string {
 export function knownModels(provider: Provider): string[] {
   const names = Object.keys(SNAPSHOTS).filter((m) => m.startsWith('grok') === (provider === 'xai'));
   if (provider === 'xai') return names;
-  return [...names, 'text-embedding-3-small', 'text-embedding-3-large', 'text-embedding-ada-002', 'whisper-1',
-    'gpt-4o-transcribe', 'gpt-4o-mini-transcribe', 'tts-1', 'gpt-4o-mini-tts', 'dall-e-2', 'dall-e-3', 'gpt-image-1',
-    'omni-moderation-latest'];
+  return [
+    ...names,
+    'text-embedding-3-small',
+    'text-embedding-3-large',
+    'text-embedding-ada-002',
+    'whisper-1',
+    'gpt-4o-transcribe',
+    'gpt-4o-mini-transcribe',
+    'tts-1',
+    'gpt-4o-mini-tts',
+    'dall-e-2',
+    'dall-e-3',
+    'gpt-image-1',
+    'omni-moderation-latest',
+  ];
 }
 
 export type EncodingName = 'o200k_base' | 'cl100k_base';
@@ -64,10 +76,6 @@ export function isReasoningModel(model: string): boolean {
   if (m.startsWith('gpt-5')) return !m.includes('chat');
   if (m.startsWith('grok-3-mini') || m.startsWith('grok-4')) return !m.includes('non-reasoning');
   return false;
-}
-
-export function isXaiModel(model: string): boolean {
-  return model.toLowerCase().startsWith('grok');
 }
 
 /** Default output dimensions of the embedding models. */

@@ -8,7 +8,7 @@
 import { countTokens } from './tokens';
 import { imageTokenCosts, type EncodingName } from './models';
 
-export const OVERHEAD = {
+const OVERHEAD = {
   perMessage: 3,
   perName: 1,
   replyPriming: 3,
@@ -57,7 +57,7 @@ export function functionTools(tools: unknown): FunctionTool[] {
   if (!Array.isArray(tools)) return [];
   const out: FunctionTool[] = [];
   for (const tool of tools as Array<Record<string, any>>) {
-    if (!tool || tool.type !== 'function') continue;
+    if (tool?.type !== 'function') continue;
     const def = (tool.function ?? tool) as Record<string, any>;
     if (typeof def.name === 'string') out.push({ name: def.name, description: def.description, parameters: def.parameters });
   }
@@ -105,7 +105,7 @@ function renderType(schema: JsonSchema): string {
 }
 
 /** How tool calls appear to the model: the arguments, or a parallel-call wrapper for several calls. */
-export function renderToolCalls(calls: ToolCallLike[]): string {
+function renderToolCalls(calls: ToolCallLike[]): string {
   const norm = calls.map((c) => ({ name: c.function?.name ?? c.name ?? '', args: c.function?.arguments ?? c.arguments ?? '{}' }));
   if (norm.length === 1) return norm[0]!.args;
   const uses = norm.map((c) => `{"recipient_name":"functions.${c.name}","parameters":${compactJson(c.args)}}`);
@@ -129,7 +129,7 @@ export function toolDefinitionTokens(tools: FunctionTool[], encoding: EncodingNa
 }
 
 /** Tokens of message content: a string, or an array of text / image parts. */
-export function contentTokens(content: unknown, encoding: EncodingName, model: string): number {
+function contentTokens(content: unknown, encoding: EncodingName, model: string): number {
   if (typeof content === 'string') return countTokens(content, encoding);
   if (!Array.isArray(content)) return 0;
   let total = 0;

@@ -1,7 +1,7 @@
 /** A one-minute request/token window behind the `x-ratelimit-*` headers. */
 
-export const LIMIT_REQUESTS = 10_000;
-export const LIMIT_TOKENS = 10_000_000;
+const LIMIT_REQUESTS = 10_000;
+const LIMIT_TOKENS = 10_000_000;
 const WINDOW_MS = 60_000;
 
 export class RateWindow {

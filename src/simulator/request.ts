@@ -39,8 +39,20 @@ export function hasCredentials(headers: Record<string, string>): boolean {
 
 /** Request fields that shape delivery or length, not content: left out so limits cut the same answer. */
 const NON_CONTENT_FIELDS = new Set([
-  'stream', 'stream_options', 'stop', 'n', 'max_tokens', 'max_completion_tokens', 'max_output_tokens', 'user', 'metadata',
-  'store', 'response_format', 'timestamp_granularities', 'timestamp_granularities[]', 'encoding_format',
+  'stream',
+  'stream_options',
+  'stop',
+  'n',
+  'max_tokens',
+  'max_completion_tokens',
+  'max_output_tokens',
+  'user',
+  'metadata',
+  'store',
+  'response_format',
+  'timestamp_granularities',
+  'timestamp_granularities[]',
+  'encoding_format',
 ]);
 
 /** Seed material for the request's content PRNG: identical requests give identical answers. */

@@ -92,11 +92,21 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const seq = ++sequence;
     const ids = new Prng(mixSeed(seed, 'ids', seq));
     const ctx: RequestContext = {
-      req, res, state, method, pathname: url.pathname, query: url.searchParams,
+      req,
+      res,
+      state,
+      method,
+      pathname: url.pathname,
+      query: url.searchParams,
       route: route ?? { provider: 'openai', op: url.pathname.replace(/^\/+/, ''), needsApiVersion: false },
-      body: parsed.body, files: parsed.files, model,
+      body: parsed.body,
+      files: parsed.files,
+      model,
       rng: new Prng(mixSeed(seed, contentKey(route?.op ?? url.pathname, parsed.body, parsed.files))),
-      ids, omitUsage: headers['x-simulator-usage'] === 'omit', requestId: `req_${ids.hex(32)}`, startedAt,
+      ids,
+      omitUsage: headers['x-simulator-usage'] === 'omit',
+      requestId: `req_${ids.hex(32)}`,
+      startedAt,
     };
     state.rate.hit();
 

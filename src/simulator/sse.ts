@@ -8,12 +8,12 @@ export interface SseFrame {
   data: unknown;
 }
 
-export function formatFrame(frame: SseFrame): string {
+function formatFrame(frame: SseFrame): string {
   const head = frame.event ? `event: ${frame.event}\n` : '';
   return `${head}data: ${JSON.stringify(frame.data)}\n\n`;
 }
 
-export const DONE_FRAME = 'data: [DONE]\n\n';
+const DONE_FRAME = 'data: [DONE]\n\n';
 
 /** A `data:` line whose JSON is cut off (the `malformed` fault for streams). */
 function brokenFrame(frame: SseFrame): string {

@@ -13,7 +13,7 @@ const CODECS: Record<EncodingName, Codec> = {
   cl100k_base: { encode: (t) => cl100k.encode(t), decode: (t) => cl100k.decode(t) },
 };
 
-export function encode(text: string, encoding: EncodingName): number[] {
+function encode(text: string, encoding: EncodingName): number[] {
   return text ? CODECS[encoding].encode(text) : [];
 }
 

@@ -33,17 +33,19 @@ export function planTurn(ctx: RequestContext, input: TurnInput): TurnPlan {
   const replies: Reply[] = [];
   for (let i = 0; i < input.n; i++) {
     const rng = ctx.rng.fork(`choice-${i}`);
-    replies.push(generateReply({
-      rng,
-      model: input.model,
-      encoding,
-      maxTokens: input.maxTokens,
-      format: input.format,
-      tool: chooseTool(input.tools, input.toolChoice, lastRole, rng),
-      toolResults,
-      stop: input.stop,
-      reasoningEffort: input.reasoningEffort,
-    }));
+    replies.push(
+      generateReply({
+        rng,
+        model: input.model,
+        encoding,
+        maxTokens: input.maxTokens,
+        format: input.format,
+        tool: chooseTool(input.tools, input.toolChoice, lastRole, rng),
+        toolResults,
+        stop: input.stop,
+        reasoningEffort: input.reasoningEffort,
+      }),
+    );
   }
   const segments = [
     { key: JSON.stringify(input.tools), tokens: toolDefinitionTokens(input.tools, encoding) },

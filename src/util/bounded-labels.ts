@@ -37,7 +37,10 @@ export class WireLabels {
   readonly servers: BoundedLabels;
 
   /** `onFold` also counts the folds of the attribution labels (the cost metrics bound those). */
-  constructor(limit: number, readonly onFold: (label: FoldedLabel) => void) {
+  constructor(
+    limit: number,
+    readonly onFold: (label: FoldedLabel) => void,
+  ) {
     this.models = new BoundedLabels(limit, 128, () => onFold('model'));
     this.servers = new BoundedLabels(limit, 128, () => onFold('server'));
   }

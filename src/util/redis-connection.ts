@@ -29,7 +29,7 @@ export interface RedisConnectionOptions {
   maxReconnectDelayMs?: number;
 }
 
-export const REDIS_DEFAULTS = { connectTimeoutMs: 2_000, commandTimeoutMs: 2_000, maxReconnectDelayMs: 2_000 } as const;
+const REDIS_DEFAULTS = { connectTimeoutMs: 2_000, commandTimeoutMs: 2_000, maxReconnectDelayMs: 2_000 } as const;
 
 /** How much later than our own deadline ioredis gives up on a command (a backstop, so none stays queued). */
 const BACKSTOP_MS = 1_000;

@@ -2,23 +2,21 @@
 // run writes LLM_GOVERNOR_AUDIT_FILE and exports OTLP logs to a test receiver; every line must be
 // a valid OCSF 6003 event, every call must have exactly one call event, and the same events must
 // arrive as OTLP log records named `llm_governor.audit`.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIT_KINDS, ocsfApiActivitySchema, type AuditKind, type OcsfApiActivity } from '../../src/audit/ocsf';
+import { AUDIT_KINDS, type AuditKind, type OcsfApiActivity } from '../../src/audit/ocsf';
 import { startSimulator, type Simulator } from '../../src/simulator/index';
 import type { FaultRule } from '../../src/simulator/types';
 import { runObserved, sumOf, type ObservedRun } from '../helpers/observed-run';
 import { startRedis } from '../helpers/redis-server';
 import { freePort, REPO, runApp, telemetryEnv } from '../helpers/run-app';
 import { parsePrometheusText } from '../../src/util/prometheus-text';
+import { configFile, count, expectNothingSecret, expectSameAsOtlp, readEvents, syslogEvents, tempDir } from './audit-preload-helpers';
 
 const RESILIENCE_APP = resolve(REPO, 'test/fixtures/resilience-app.cjs');
 const BUDGET_APP = resolve(REPO, 'test/fixtures/budget-app.cjs');
-/** The keys the fixtures use: none may appear in anything the package writes. */
-const KEYS = ['sk-test-resilience-0123456789', 'sk-test-budget-0123456789', 'azure-test-key-0123456789', 'xai-test-key-0123456789', 'sk-test-backup-0123456789'];
 
 let sim: Simulator;
 const seenKinds = new Set<AuditKind>();
@@ -36,46 +34,6 @@ afterAll(async () => {
   await sim?.close();
   await new Promise<void>((r) => syslog?.server.close(() => r()));
 });
-
-/** The OCSF events in the syslog frames received so far. */
-function syslogEvents(): OcsfApiActivity[] {
-  const buf = Buffer.concat(syslog.chunks);
-  const out: OcsfApiActivity[] = [];
-  let at = 0;
-  while (at < buf.length) {
-    const space = buf.indexOf(0x20, at);
-    const len = Number(buf.subarray(at, space).toString('ascii'));
-    const msg = buf.subarray(space + 1, space + 1 + len).toString('utf8');
-    at = space + 1 + len;
-    expect(msg).toMatch(/^<\d{1,3}>1 \S+ \S+ llm-governor \d+ \S+ \[llmgov@32473 [^\]]*\] \uFEFF\{/);
-    out.push(JSON.parse(msg.slice(msg.indexOf('\uFEFF') + 1)));
-  }
-  return out;
-}
-
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'llm-governor-audit-'));
-}
-
-function configFile(dir: string, yaml: string): string {
-  const file = join(dir, 'config.yaml');
-  writeFileSync(file, yaml);
-  return file;
-}
-
-function readEvents(file: string): OcsfApiActivity[] {
-  if (!existsSync(file)) return [];
-  const text = readFileSync(file, 'utf8');
-  expect(text.endsWith('\n') || text === '').toBe(true);
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const parsed = ocsfApiActivitySchema.safeParse(JSON.parse(line));
-      expect(parsed.success, parsed.success ? '' : JSON.stringify(parsed.error.issues)).toBe(true);
-      return parsed.data!;
-    });
-}
 
 interface AuditRun extends ObservedRun {
   events: OcsfApiActivity[];
@@ -98,37 +56,16 @@ async function audited(app: string, env: Record<string, string>, faults: FaultRu
     expectNothingSecret(r, file);
     expectSameAsOtlp(events, r);
     // ... and over syslog, each once.
-    expect(syslogEvents().map((e) => e.metadata.uid).sort()).toEqual(events.map((e) => e.metadata.uid).sort());
+    expect(
+      syslogEvents(syslog.chunks)
+        .map((e) => e.metadata.uid)
+        .sort(),
+    ).toEqual(events.map((e) => e.metadata.uid).sort());
     return { ...r, events, kinds, calls: events.filter((e) => e.unmapped.kind === 'call_completed' || e.unmapped.kind === 'call_failed') };
   } finally {
     sim.setFaults([]);
   }
 }
-
-/** No key in the file, the OTLP payloads, the scrape, stdout or stderr; no prompt text anywhere. */
-function expectNothingSecret(r: ObservedRun, file: string, prompts: string[] = []): void {
-  const outputs = { audit: readFileSync(file, 'utf8'), otlp: r.otlpRaw.join('\n'), scrape: r.scrape, stdout: r.stdout, stderr: r.stderr };
-  for (const [where, text] of Object.entries(outputs)) {
-    for (const key of KEYS) expect(text.includes(key), `${key} in ${where}`).toBe(false);
-    expect(/Bearer\s/i.test(text), `Bearer in ${where}`).toBe(false);
-    for (const p of prompts) expect(text.includes(p), `prompt in ${where}`).toBe(false);
-  }
-}
-
-/** Every audit event of the file also arrived as an OTLP log record, with the same body. */
-function expectSameAsOtlp(events: OcsfApiActivity[], r: ObservedRun): void {
-  const records = r.logs.filter((l) => l.eventName === 'llm_governor.audit');
-  const byUid = new Map(records.map((l) => [(l.body as OcsfApiActivity).metadata.uid, l]));
-  expect(records.length, JSON.stringify(events.map((e) => e.unmapped.kind))).toBe(events.length);
-  for (const e of events) {
-    const record = byUid.get(e.metadata.uid);
-    expect(record, `${e.unmapped.kind} ${e.metadata.uid} as an OTLP log`).toBeDefined();
-    expect(record!.body).toEqual(e);
-    expect(record!.attributes['llm_governor.audit.kind']).toBe(e.unmapped.kind);
-  }
-}
-
-const count = (kinds: AuditKind[], kind: AuditKind) => kinds.filter((k) => k === kind).length;
 
 describe('audit trail through the preload', () => {
   it('one call_completed per call, with usage, cost, actor, endpoints and the trace id', async () => {
@@ -192,7 +129,16 @@ describe('audit trail through the preload', () => {
       req.resume();
       req.on('end', () => {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ id: 'x', object: 'chat.completion', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: -3, completion_tokens: 1e15, total_tokens: 1 } }));
+        res.end(
+          JSON.stringify({
+            id: 'x',
+            object: 'chat.completion',
+            created: 1,
+            model: 'gpt-4o-mini',
+            choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }],
+            usage: { prompt_tokens: -3, completion_tokens: 1e15, total_tokens: 1 },
+          }),
+        );
       });
     });
     await new Promise<void>((r) => absurd.listen(0, '127.0.0.1', r));
@@ -242,7 +188,12 @@ describe('audit trail through the preload', () => {
     const transitions = r.kinds.filter((k) => k.startsWith('breaker_'));
     expect(transitions).toEqual(['breaker_opened', 'breaker_half_opened', 'breaker_closed']);
     const opened = r.events.find((e) => e.unmapped.kind === 'breaker_opened')!;
-    expect(opened).toMatchObject({ activity_id: 99, severity_id: 4, api: { operation: 'breaker.transition', service: { name: 'openai' } }, unmapped: { breaker: { state: 'open', from: 'closed', provider: 'openai', model: 'gpt-4o-mini' } } });
+    expect(opened).toMatchObject({
+      activity_id: 99,
+      severity_id: 4,
+      api: { operation: 'breaker.transition', service: { name: 'openai' } },
+      unmapped: { breaker: { state: 'open', from: 'closed', provider: 'openai', model: 'gpt-4o-mini' } },
+    });
     expect(r.calls).toHaveLength(10);
     const refused = r.calls.filter((c) => c.status_code === 'circuit_open');
     expect(refused.length).toBe(r.out.seen.filter((s: any) => s.error === 'CircuitOpenError').length);
@@ -259,7 +210,10 @@ describe('audit trail through the preload', () => {
         MODEL: 'gpt-4o',
         CLIENT_MAX_RETRIES: '0',
         OPENAI_API_KEY: 'sk-test-backup-0123456789',
-        LLM_GOVERNOR_CONFIG: configFile(dir, `fallbacks:\n  - primary: { provider: openai, model: gpt-4o }\n    backups:\n      - { provider: openai, model: gpt-4o-mini, base_url: "${sim.url}/v1" }\n`),
+        LLM_GOVERNOR_CONFIG: configFile(
+          dir,
+          `fallbacks:\n  - primary: { provider: openai, model: gpt-4o }\n    backups:\n      - { provider: openai, model: gpt-4o-mini, base_url: "${sim.url}/v1" }\n`,
+        ),
       },
       [{ kind: '500', match: { model: 'gpt-4o' } }],
     );
@@ -349,7 +303,16 @@ describe('audit trail through the preload', () => {
     const r = await runApp({
       script: BUDGET_APP,
       preload: 'require',
-      env: { SIM_URL: sim.url, CALLS: '5', SEQUENTIAL: '1', WAIT_FOR_SCRAPE: '1', LLM_GOVERNOR_AUDIT_FILE: file, ...telemetryEnv('http://127.0.0.1:9', port), OTEL_TRACES_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' },
+      env: {
+        SIM_URL: sim.url,
+        CALLS: '5',
+        SEQUENTIAL: '1',
+        WAIT_FOR_SCRAPE: '1',
+        LLM_GOVERNOR_AUDIT_FILE: file,
+        ...telemetryEnv('http://127.0.0.1:9', port),
+        OTEL_TRACES_EXPORTER: 'none',
+        OTEL_LOGS_EXPORTER: 'none',
+      },
       onReady: async (child) => {
         await new Promise((res) => setTimeout(res, 300));
         samples = parsePrometheusText(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
@@ -370,7 +333,15 @@ describe('audit trail through the preload', () => {
     const r = await runApp({
       script: BUDGET_APP,
       preload: 'require',
-      env: { SIM_URL: sim.url, LLM_GOVERNOR_FAIL_CLOSED: 'true', LLM_GOVERNOR_MAX_RETRIES: 'plenty', LLM_GOVERNOR_AUDIT_FILE: file, OTEL_TRACES_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none' },
+      env: {
+        SIM_URL: sim.url,
+        LLM_GOVERNOR_FAIL_CLOSED: 'true',
+        LLM_GOVERNOR_MAX_RETRIES: 'plenty',
+        LLM_GOVERNOR_AUDIT_FILE: file,
+        OTEL_TRACES_EXPORTER: 'none',
+        OTEL_LOGS_EXPORTER: 'none',
+        OTEL_METRICS_EXPORTER: 'none',
+      },
     });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('LLM_GOVERNOR_MAX_RETRIES');

@@ -63,7 +63,11 @@ async function run(dir: string, protocol: string, mode: Mode, extraEnv: Record<s
       },
     });
     await new Promise((res) => setTimeout(res, 100));
-    const events = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const events = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     const records = otlp.logs.filter((l) => l.eventName === 'llm_governor.audit');
     return { r, events, records, otlp };
   } finally {
@@ -161,9 +165,7 @@ describe('the OTLP audit sink counts what the exporter delivered, not what it wa
       expect(r.signal).toBe('SIGTERM');
       const samples = parsePrometheusText(scrape);
       const sum = (name: string, sink: string, labels: Record<string, string> = {}) =>
-        samples
-          .filter((s) => s.name === name && s.labels.llm_governor_audit_sink === sink && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-          .reduce((a, s) => a + s.value, 0);
+        samples.filter((s) => s.name === name && s.labels.llm_governor_audit_sink === sink && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
       const events = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).length;
       // Every event handed to the exporter was lost with a refused export, and is counted as such.
       expect(sum('llm_governor_audit_sink_errors_total', 'otel')).toBeGreaterThanOrEqual(1);

@@ -139,7 +139,11 @@ async function startEchoUpstream() {
     req.on('end', () => {
       const echo = `${req.method} ${req.url} authorization=${req.headers.authorization ?? ''} api-key=${req.headers['api-key'] ?? ''} token ${req.headers['x-gateway-token'] ?? ''} raw ${String(req.headers.authorization ?? req.headers['api-key'] ?? '').replace(/^Bearer /, '')}`;
       const status = [401, 400, 500][n++ % 3]!;
-      res.writeHead(status, { 'content-type': 'application/json', 'x-echo-auth': String(req.headers.authorization ?? req.headers['api-key'] ?? ''), 'www-authenticate': `Bearer error="invalid_token", token="${req.headers.authorization ?? ''}"` });
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'x-echo-auth': String(req.headers.authorization ?? req.headers['api-key'] ?? ''),
+        'www-authenticate': `Bearer error="invalid_token", token="${req.headers.authorization ?? ''}"`,
+      });
       res.end(JSON.stringify({ error: { message: `Access denied: ${echo}`, type: 'invalid_request_error', code: 'invalid_api_key' } }));
     });
   });

@@ -100,7 +100,7 @@ interface TcpCollector {
 }
 
 /** A syslog-over-TCP listener on 127.0.0.1. `onConnection` may return a per-frame hook. */
-export function tcpCollector(port = 0, perConnection?: (socket: net.Socket, index: number) => ((m: Buffer) => void) | void): Promise<TcpCollector> {
+export function tcpCollector(port = 0, perConnection?: (socket: net.Socket, index: number) => ((m: Buffer) => void) | undefined): Promise<TcpCollector> {
   const messages: Buffer[] = [];
   const sockets = new Set<net.Socket>();
   let connections = 0;

@@ -16,7 +16,11 @@ import { REPO, runApp, telemetryEnv, type AppRun } from '../helpers/run-app';
 const dirs = (process.env.COMPAT_DIRS ?? '').split(':').filter(Boolean);
 if (!dirs.length) throw new Error('COMPAT_DIRS is empty: run the suite through `node scripts/compat.mjs`');
 
-const transcript = (run: AppRun) => run.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+const transcript = (run: AppRun) =>
+  run.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -43,7 +47,14 @@ for (const dir of dirs) {
         sim.reset();
         const bare = await runApp({ script: cjs, cwd: dir, node, preload: 'none', env: { SIM_URL: sim.url, XAI_API_ENDPOINT: sim.xaiBaseURL } });
         sim.reset();
-        const run = await runApp({ script: cjs, cwd: dir, node, preload: 'require', register: 'llm-governor/register', env: { SIM_URL: sim.url, XAI_API_ENDPOINT: sim.xaiBaseURL, ...telemetryEnv(otlp.url) } });
+        const run = await runApp({
+          script: cjs,
+          cwd: dir,
+          node,
+          preload: 'require',
+          register: 'llm-governor/register',
+          env: { SIM_URL: sim.url, XAI_API_ENDPOINT: sim.xaiBaseURL, ...telemetryEnv(otlp.url) },
+        });
         expect(bare.code, bare.stderr).toBe(0);
         expect(run.code, run.stderr).toBe(0);
         expect(run.stderr).toBe(bare.stderr);
@@ -73,7 +84,14 @@ for (const dir of dirs) {
         sim.reset();
         sim.setFaults(faults);
         try {
-          const r = await runApp({ script: app, cwd: dir, node, preload: 'require', register: 'llm-governor/register', env: { SIM_URL: sim.url, OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none', ...env } });
+          const r = await runApp({
+            script: app,
+            cwd: dir,
+            node,
+            preload: 'require',
+            register: 'llm-governor/register',
+            env: { SIM_URL: sim.url, OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none', ...env },
+          });
           expect(r.code, r.stderr).toBe(0);
           const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
           expect(out.unhandled).toBe(0);
@@ -107,7 +125,14 @@ for (const dir of dirs) {
       try {
         for (const preload of ['none', 'require'] as const) {
           server.reset();
-          const r = await runApp({ script: app, cwd: dir, node, preload, register: 'llm-governor/register', env: { SERVER_URL: server.url, OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' } });
+          const r = await runApp({
+            script: app,
+            cwd: dir,
+            node,
+            preload,
+            register: 'llm-governor/register',
+            env: { SERVER_URL: server.url, OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' },
+          });
           expect(r.code, r.stderr).toBe(0);
           const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
           // openai 4 has no apiKey function; every major has azureADTokenProvider.

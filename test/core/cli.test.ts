@@ -6,8 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { REPO } from '../helpers/run-app';
 
 const CLI = resolve(REPO, 'dist/cli/main.js');
-const cli = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } });
+const cli = (args: string[], env: Record<string, string> = {}) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } });
 
 describe('llm-governor check-config', () => {
   it('prints the effective settings and where each came from', () => {

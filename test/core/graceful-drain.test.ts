@@ -56,7 +56,10 @@ async function run(signal: boolean, env: Record<string, string>) {
   });
   expect(r.code, r.stderr).toBe(0);
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
-  const events = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const events = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   return { out, events, scrapeDuringDrain, stderr: r.stderr };
 }
 

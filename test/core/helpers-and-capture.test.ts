@@ -5,7 +5,11 @@ import { startOtlpReceiver } from '../helpers/otlp';
 import { REPO, runApp, telemetryEnv, type AppRun } from '../helpers/run-app';
 
 const APP = resolve(REPO, 'test/fixtures/helpers-app.cjs');
-const transcript = (run: AppRun) => run.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+const transcript = (run: AppRun) =>
+  run.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
 
 let sim: Simulator;
 beforeAll(async () => {

@@ -58,12 +58,7 @@ describe('the Prometheus scrape', () => {
     }
     const samples = parsePrometheusText(scrape);
     const names = new Set(samples.map((s) => s.name));
-    for (const n of [
-      'gen_ai_client_operation_duration_bucket',
-      'gen_ai_client_operation_duration_count',
-      'gen_ai_client_token_usage_bucket',
-      'gen_ai_client_operation_time_to_first_chunk_bucket',
-    ])
+    for (const n of ['gen_ai_client_operation_duration_bucket', 'gen_ai_client_operation_duration_count', 'gen_ai_client_token_usage_bucket', 'gen_ai_client_operation_time_to_first_chunk_bucket'])
       expect(names, n).toContain(n);
     const input = samples.filter((s) => s.name === 'gen_ai_client_token_usage_sum' && s.labels.gen_ai_token_type === 'input');
     expect(input.length).toBeGreaterThan(0);
@@ -110,7 +105,11 @@ describe('exit behaviour', () => {
   });
 
   it('names a bad variable once, and the app runs on', async () => {
-    const run = await runApp({ script: CJS_APP, preload: 'require', env: { SIM_URL: sim.url, CASES: 'chat', OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', LLM_GOVERNOR_SDK: 'sometimes' } });
+    const run = await runApp({
+      script: CJS_APP,
+      preload: 'require',
+      env: { SIM_URL: sim.url, CASES: 'chat', OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', LLM_GOVERNOR_SDK: 'sometimes' },
+    });
     expect(run.code).toBe(0);
     expect(run.stderr).toContain('LLM_GOVERNOR_SDK: expected auto, on or off (got "sometimes")');
     expect(run.stderr.match(/LLM_GOVERNOR_SDK/g)).toHaveLength(1);

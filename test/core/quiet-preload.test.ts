@@ -48,7 +48,11 @@ async function both(script: string, env: Record<string, string>, preload: 'requi
   return [bare, governed];
 }
 
-const lines = (s: string) => s.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+const lines = (s: string) =>
+  s
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
 
 describe('the preload leaves an app’s stdout and stderr as they were', () => {
   const apps: Array<{ name: string; env: () => Record<string, string>; transcript?: boolean; preload?: 'import' }> = [
@@ -93,7 +97,11 @@ Promise.all(Array.from({ length: 200 }, (_, i) => client.chat.completions.create
 
 describe('what the preload does say', () => {
   it('LLM_GOVERNOR_DISABLED: nothing at all, even with invalid settings', async () => {
-    const [bare, governed] = await both(fixture('esm-app.mjs'), { SIM_URL: sim.url, LLM_GOVERNOR_DISABLED: 'yes', LLM_GOVERNOR_MAX_RETRIES: 'plenty', LLM_GOVERNOR_DAILY_BUDGET_USD: 'lots' }, 'import');
+    const [bare, governed] = await both(
+      fixture('esm-app.mjs'),
+      { SIM_URL: sim.url, LLM_GOVERNOR_DISABLED: 'yes', LLM_GOVERNOR_MAX_RETRIES: 'plenty', LLM_GOVERNOR_DAILY_BUDGET_USD: 'lots' },
+      'import',
+    );
     expect(governed.stderr).toBe(bare.stderr);
     expect(governed.stdout).toBe(bare.stdout);
   });

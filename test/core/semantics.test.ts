@@ -11,7 +11,11 @@ import { REPO, runApp, telemetryEnv, type AppRun } from '../helpers/run-app';
  * shows one span per call with the provider's own token counts.
  */
 const APP = resolve(REPO, 'test/fixtures/semantics-app.cjs');
-const lines = (run: AppRun) => run.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+const lines = (run: AppRun) =>
+  run.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
 
 let sim: Simulator;
 let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;

@@ -175,7 +175,9 @@ describe('budget actions through the environment and the config file', () => {
       CALLS: '1',
       MODEL: 'gpt-4o',
       MAX_TOKENS: '100',
-      LLM_GOVERNOR_CONFIG: configFile(`budgets:\n  - name: gpt4o-monthly\n    limit_usd: ${limitUsd}\n    window: month\n    match: { provider: openai, model: "gpt-4o*", operation: chat }\n    action: { downgrade: gpt-4o-mini }\n`),
+      LLM_GOVERNOR_CONFIG: configFile(
+        `budgets:\n  - name: gpt4o-monthly\n    limit_usd: ${limitUsd}\n    window: month\n    match: { provider: openai, model: "gpt-4o*", operation: chat }\n    action: { downgrade: gpt-4o-mini }\n`,
+      ),
     });
     expect(r.summary.ok).toBe(1);
     expect((chatRequests()[0].body as { model: string }).model).toBe('gpt-4o-mini');
@@ -221,7 +223,12 @@ describe('budget actions through the environment and the config file', () => {
   it('a soft threshold is crossed once per window: metric and one log line', async () => {
     sim.reset();
     const limitUsd = (4 * worstCase('gpt-4o-mini', 30)) / PICO;
-    const r = await run({ CALLS: '6', SEQUENTIAL: '1', MAX_TOKENS: '30', LLM_GOVERNOR_CONFIG: configFile(`budgets:\n  - name: soft\n    limit_usd: ${limitUsd}\n    thresholds: [0.1, 0.2]\n    action: alert_only\n`) });
+    const r = await run({
+      CALLS: '6',
+      SEQUENTIAL: '1',
+      MAX_TOKENS: '30',
+      LLM_GOVERNOR_CONFIG: configFile(`budgets:\n  - name: soft\n    limit_usd: ${limitUsd}\n    thresholds: [0.1, 0.2]\n    action: alert_only\n`),
+    });
     expect(r.summary.ok).toBe(6);
     expect(metric(r.samples, 'llm_governor_budget_threshold_crossings_total', { llm_governor_budget: 'soft', threshold: '0.1' })).toBe(1);
     expect(metric(r.samples, 'llm_governor_budget_threshold_crossings_total', { llm_governor_budget: 'soft', threshold: '0.2' })).toBe(1);

@@ -45,7 +45,10 @@ describe('one Redis connection per process', () => {
         onReady: async (child) => {
           const list = String(await admin.call('CLIENT', 'LIST'));
           // Every line but our own admin connection's is the app's.
-          clients = list.trim().split('\n').filter((l) => !/ cmd=client\|list /.test(l) && !/ cmd=client /.test(l)).length;
+          clients = list
+            .trim()
+            .split('\n')
+            .filter((l) => !/ cmd=client\|list /.test(l) && !/ cmd=client /.test(l)).length;
           child.stdin!.end();
         },
       });

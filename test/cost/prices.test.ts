@@ -34,8 +34,12 @@ describe('data/prices.json', () => {
   it('turns per-pixel image prices into round per-image prices', () => {
     expect(file.providers.openai['dall-e-3'].per_image).toEqual({
       '*': 0.04,
-      'standard/1024x1024': 0.04, 'standard/1024x1792': 0.08, 'standard/1792x1024': 0.08,
-      'hd/1024x1024': 0.08, 'hd/1024x1792': 0.12, 'hd/1792x1024': 0.12,
+      'standard/1024x1024': 0.04,
+      'standard/1024x1792': 0.08,
+      'standard/1792x1024': 0.08,
+      'hd/1024x1024': 0.08,
+      'hd/1024x1792': 0.12,
+      'hd/1792x1024': 0.12,
     });
     expect(file.providers.openai['dall-e-2'].per_image).toEqual({ '*': 0.02, '1024x1024': 0.02, '512x512': 0.018, '256x256': 0.016 });
     expect(file.providers.openai['gpt-image-1'].per_image['high/1024x1536']).toBe(0.25);

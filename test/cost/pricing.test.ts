@@ -10,50 +10,85 @@ const price = (provider: ProviderName, model: string) => {
   if (!hit) throw new Error(`no price for ${provider}/${model}`);
   return hit.price;
 };
-const cost = (provider: ProviderName, model: string, input: Omit<CostInput, 'provider'>) =>
-  computeCost(price(provider, model), { provider, ...input });
+const cost = (provider: ProviderName, model: string, input: Omit<CostInput, 'provider'>) => computeCost(price(provider, model), { provider, ...input });
 
 // Every expected figure below is worked out by hand from the list price (USD per 1M tokens = pUSD per token / 1e6).
 describe('computeCost: tokens', () => {
   it.each<[string, ProviderName, string, Omit<CostInput, 'provider'>, number, Record<string, number>]>([
     // 22 × $0.15/1M + 3 × $0.60/1M = 22 × 150 000 + 3 × 600 000
-    ['gpt-4o-mini', 'openai', 'gpt-4o-mini', { operation: 'chat', usage: { inputTokens: 22, outputTokens: 3 } },
-      5_100_000, { input: 3_300_000, output: 1_800_000 }],
-    ['folded snapshot', 'openai', 'gpt-4o-mini-2099-12-31', { operation: 'chat', usage: { inputTokens: 22, outputTokens: 3 } },
-      5_100_000, { input: 3_300_000, output: 1_800_000 }],
-    ['dated snapshot', 'openai', 'gpt-4o-mini-2024-07-18', { operation: 'chat', usage: { inputTokens: 22, outputTokens: 3 } },
-      5_100_000, { input: 3_300_000, output: 1_800_000 }],
+    ['gpt-4o-mini', 'openai', 'gpt-4o-mini', { operation: 'chat', usage: { inputTokens: 22, outputTokens: 3 } }, 5_100_000, { input: 3_300_000, output: 1_800_000 }],
+    ['folded snapshot', 'openai', 'gpt-4o-mini-2099-12-31', { operation: 'chat', usage: { inputTokens: 22, outputTokens: 3 } }, 5_100_000, { input: 3_300_000, output: 1_800_000 }],
+    ['dated snapshot', 'openai', 'gpt-4o-mini-2024-07-18', { operation: 'chat', usage: { inputTokens: 22, outputTokens: 3 } }, 5_100_000, { input: 3_300_000, output: 1_800_000 }],
     // gpt-4o: 1024 uncached × 2 500 000 + 1024 cached × 1 250 000 + 100 × 10 000 000
-    ['cached input (gpt-4o)', 'openai', 'gpt-4o', { operation: 'chat', usage: { inputTokens: 2048, cachedInputTokens: 1024, outputTokens: 100 } },
-      4_840_000_000, { input: 2_560_000_000, cached_input: 1_280_000_000, output: 1_000_000_000 }],
+    [
+      'cached input (gpt-4o)',
+      'openai',
+      'gpt-4o',
+      { operation: 'chat', usage: { inputTokens: 2048, cachedInputTokens: 1024, outputTokens: 100 } },
+      4_840_000_000,
+      { input: 2_560_000_000, cached_input: 1_280_000_000, output: 1_000_000_000 },
+    ],
     // o3: reasoning inside completion: 116 visible + 384 reasoning, all at $8/1M
-    ['reasoning inside completion (o3)', 'openai', 'o3', { operation: 'chat', usage: { inputTokens: 1000, outputTokens: 500, reasoningTokens: 384 } },
-      6_000_000_000, { input: 2_000_000_000, output: 928_000_000, reasoning: 3_072_000_000 }],
+    [
+      'reasoning inside completion (o3)',
+      'openai',
+      'o3',
+      { operation: 'chat', usage: { inputTokens: 1000, outputTokens: 500, reasoningTokens: 384 } },
+      6_000_000_000,
+      { input: 2_000_000_000, output: 928_000_000, reasoning: 3_072_000_000 },
+    ],
     // gpt-5: 800 × 1 250 000 + 200 cached × 125 000 + 1000 × 10 000 000 (640 of them reasoning)
-    ['reasoning + cache (gpt-5 Responses)', 'openai', 'gpt-5-2025-08-07', { operation: 'chat', usage: { inputTokens: 1000, cachedInputTokens: 200, outputTokens: 1000, reasoningTokens: 640 } },
-      11_025_000_000, { input: 1_000_000_000, cached_input: 25_000_000, output: 3_600_000_000, reasoning: 6_400_000_000 }],
+    [
+      'reasoning + cache (gpt-5 Responses)',
+      'openai',
+      'gpt-5-2025-08-07',
+      { operation: 'chat', usage: { inputTokens: 1000, cachedInputTokens: 200, outputTokens: 1000, reasoningTokens: 640 } },
+      11_025_000_000,
+      { input: 1_000_000_000, cached_input: 25_000_000, output: 3_600_000_000, reasoning: 6_400_000_000 },
+    ],
     // xAI reports reasoning APART: 100 × 300 000 + (50 + 200) × 500 000
-    ['xAI reasoning apart (grok-3-mini)', 'x_ai', 'grok-3-mini', { operation: 'chat', usage: { inputTokens: 100, outputTokens: 50, reasoningTokens: 200, cachedInputTokens: 0 } },
-      155_000_000, { input: 30_000_000, output: 25_000_000, reasoning: 100_000_000 }],
+    [
+      'xAI reasoning apart (grok-3-mini)',
+      'x_ai',
+      'grok-3-mini',
+      { operation: 'chat', usage: { inputTokens: 100, outputTokens: 50, reasoningTokens: 200, cachedInputTokens: 0 } },
+      155_000_000,
+      { input: 30_000_000, output: 25_000_000, reasoning: 100_000_000 },
+    ],
     // grok-4-0709 (exact) 3/15: 1000 × 3 000 000 + 10 × 15 000 000 + 90 reasoning × 15 000 000
-    ['xAI grok-4', 'x_ai', 'grok-4-0709', { operation: 'chat', usage: { inputTokens: 1000, outputTokens: 10, reasoningTokens: 90 } },
-      4_500_000_000, { input: 3_000_000_000, output: 150_000_000, reasoning: 1_350_000_000 }],
+    [
+      'xAI grok-4',
+      'x_ai',
+      'grok-4-0709',
+      { operation: 'chat', usage: { inputTokens: 1000, outputTokens: 10, reasoningTokens: 90 } },
+      4_500_000_000,
+      { input: 3_000_000_000, output: 150_000_000, reasoning: 1_350_000_000 },
+    ],
     // Azure list: gpt-4o-mini $0.165 / $0.66
-    ['Azure own table', 'azure.ai.openai', 'gpt-4o-mini', { operation: 'chat', usage: { inputTokens: 22, outputTokens: 3 } },
-      5_610_000, { input: 3_630_000, output: 1_980_000 }],
+    ['Azure own table', 'azure.ai.openai', 'gpt-4o-mini', { operation: 'chat', usage: { inputTokens: 22, outputTokens: 3 } }, 5_610_000, { input: 3_630_000, output: 1_980_000 }],
     // Azure model only in the OpenAI list: o1-pro $150 / $600
-    ['Azure → OpenAI list price', 'azure.ai.openai', 'o1-pro', { operation: 'chat', usage: { inputTokens: 10, outputTokens: 10 } },
-      7_500_000_000, { input: 1_500_000_000, output: 6_000_000_000 }],
+    ['Azure → OpenAI list price', 'azure.ai.openai', 'o1-pro', { operation: 'chat', usage: { inputTokens: 10, outputTokens: 10 } }, 7_500_000_000, { input: 1_500_000_000, output: 6_000_000_000 }],
     // text-embedding-3-small $0.02/1M, input only
-    ['embeddings', 'openai', 'text-embedding-3-small', { operation: 'embeddings', usage: { inputTokens: 1000, outputTokens: 5 } },
-      20_000_000, { input: 20_000_000 }],
+    ['embeddings', 'openai', 'text-embedding-3-small', { operation: 'embeddings', usage: { inputTokens: 1000, outputTokens: 5 } }, 20_000_000, { input: 20_000_000 }],
     ['moderation is free', 'openai', 'omni-moderation-latest', { operation: 'moderation', usage: { inputTokens: 5000 } }, 0, {}],
     // gpt-4o-audio-preview: text 2.5/10, audio 40/80; 300 in incl. 200 audio; 500 out incl. 400 audio
-    ['audio tokens', 'openai', 'gpt-4o-audio-preview', { operation: 'chat', usage: { inputTokens: 300, audioInputTokens: 200, outputTokens: 500, audioOutputTokens: 400 } },
-      41_250_000_000, { input: 250_000_000, audio_input: 8_000_000_000, output: 1_000_000_000, audio_output: 32_000_000_000 }],
+    [
+      'audio tokens',
+      'openai',
+      'gpt-4o-audio-preview',
+      { operation: 'chat', usage: { inputTokens: 300, audioInputTokens: 200, outputTokens: 500, audioOutputTokens: 400 } },
+      41_250_000_000,
+      { input: 250_000_000, audio_input: 8_000_000_000, output: 1_000_000_000, audio_output: 32_000_000_000 },
+    ],
     // gpt-5.6: cache writes reported apart: 1000 in = 600 text + 100 cached + 300 written; $5 / $0.5 / $6.25
-    ['cache writes', 'openai', 'gpt-5.6', { operation: 'chat', usage: { inputTokens: 1000, cachedInputTokens: 100, cacheWriteInputTokens: 300 } },
-      4_925_000_000, { input: 3_000_000_000, cached_input: 50_000_000, cache_write: 1_875_000_000 }],
+    [
+      'cache writes',
+      'openai',
+      'gpt-5.6',
+      { operation: 'chat', usage: { inputTokens: 1000, cachedInputTokens: 100, cacheWriteInputTokens: 300 } },
+      4_925_000_000,
+      { input: 3_000_000_000, cached_input: 50_000_000, cache_write: 1_875_000_000 },
+    ],
   ])('%s', (_name, provider, model, input, pico, parts) => {
     const c = cost(provider, model, input);
     expect(c.parts).toEqual(parts);
@@ -165,7 +200,13 @@ describe('worstCaseCost', () => {
     ['moderation', 'openai', 'omni-moderation-latest', { operation: 'moderation', inputTokens: 1000 }, 0],
     ['dall-e-3, default quality', 'openai', 'dall-e-3', { operation: 'image_generation', inputTokens: 20, images: { count: 2, size: '1024x1792' } }, 2 * 80_000_000_000],
     ['dall-e-3, nothing known: dearest standard', 'openai', 'dall-e-3', { operation: 'image_generation', inputTokens: 20 }, 80_000_000_000],
-    ['gpt-image-1, quality auto', 'openai', 'gpt-image-1', { operation: 'image_generation', inputTokens: 20, images: { count: 1, size: '1024x1024', quality: 'auto' } }, 20 * 5_000_000 + 167_000_000_000],
+    [
+      'gpt-image-1, quality auto',
+      'openai',
+      'gpt-image-1',
+      { operation: 'image_generation', inputTokens: 20, images: { count: 1, size: '1024x1024', quality: 'auto' } },
+      20 * 5_000_000 + 167_000_000_000,
+    ],
     ['gpt-image-1, nothing known', 'openai', 'gpt-image-1', { operation: 'image_generation', inputTokens: 0 }, 250_000_000_000],
     ['whisper seconds', 'openai', 'whisper-1', { operation: 'audio_transcription', inputTokens: 0, audioSeconds: 30 }, 3_000_000_000],
     ['tts characters', 'openai', 'tts-1', { operation: 'text_to_speech', inputTokens: 0, characters: 2000 }, 30_000_000_000],

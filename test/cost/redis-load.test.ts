@@ -30,11 +30,17 @@ describe('Redis under load', () => {
   it('4 processes × 200 concurrent calls, fail-closed: every call served, no spurious outage, nothing held', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lg-redis-load-'));
     const config = join(dir, 'llm-governor.yaml');
-    writeFileSync(
-      config,
-      ['store_failure_mode: closed', 'rate_limit_rpm: 100000', 'cache_enabled: true', 'budgets:', '  - name: load', '    limit_usd: 100', '    thresholds: []', ''].join('\n'),
-    );
-    const env = { SIM_URL: sim.url, CALLS: '200', MAX_TOKENS: '20', OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none', LLM_GOVERNOR_REDIS_URL: redis.url, LLM_GOVERNOR_CONFIG: config };
+    writeFileSync(config, ['store_failure_mode: closed', 'rate_limit_rpm: 100000', 'cache_enabled: true', 'budgets:', '  - name: load', '    limit_usd: 100', '    thresholds: []', ''].join('\n'));
+    const env = {
+      SIM_URL: sim.url,
+      CALLS: '200',
+      MAX_TOKENS: '20',
+      OTEL_TRACES_EXPORTER: 'none',
+      OTEL_METRICS_EXPORTER: 'none',
+      OTEL_LOGS_EXPORTER: 'none',
+      LLM_GOVERNOR_REDIS_URL: redis.url,
+      LLM_GOVERNOR_CONFIG: config,
+    };
     const runs = await Promise.all([0, 1, 2, 3].map((i) => runApp({ script: APP, preload: 'require', env: { ...env, TENANTS: `t${i}` }, timeoutMs: 120_000 })));
     for (const r of runs) {
       expect(r.code, r.stderr).toBe(0);

@@ -53,9 +53,7 @@ describe('shared budgets through Redis', () => {
     const limitUsd = (20.5 * worstCase(100)) / PICO;
     const config = configFile(`budgets:\n  - name: shared-4p\n    limit_usd: ${limitUsd}\n    thresholds: []\n`);
     sim.reset();
-    const runs = await Promise.all(
-      [0, 1, 2, 3].map(() => runApp({ script: APP, preload: 'require', env: { ...baseEnv(), CALLS: '50', MAX_TOKENS: '100', LLM_GOVERNOR_CONFIG: config } })),
-    );
+    const runs = await Promise.all([0, 1, 2, 3].map(() => runApp({ script: APP, preload: 'require', env: { ...baseEnv(), CALLS: '50', MAX_TOKENS: '100', LLM_GOVERNOR_CONFIG: config } })));
     const summaries = runs.map((r) => {
       expect(r.code, r.stderr).toBe(0);
       return summaryOf(r.stdout);

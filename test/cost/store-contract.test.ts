@@ -296,9 +296,7 @@ describe.each(factories)('%s store: the BudgetStore contract', (kind, make) => {
     const s = open();
     const A = 1_234_567;
     const key = day('d|concurrent', 20 * A);
-    const results = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => s.reserve({ reservationId: `c${i}`, amount: A, keys: [key], nowMs: T0, expiresAtMs: T0 + 60_000 })),
-    );
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => s.reserve({ reservationId: `c${i}`, amount: A, keys: [key], nowMs: T0, expiresAtMs: T0 + 60_000 })));
     expect(results.filter((r) => r.ok)).toHaveLength(20);
     for (const r of results) expect(r.states[0]!.spent + r.states[0]!.reserved).toBeLessThanOrEqual(20 * A);
     expect(await s.states([key], T0)).toEqual([{ spent: 0, reserved: 20 * A }]);

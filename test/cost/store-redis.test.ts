@@ -201,19 +201,21 @@ const key = { id: 'daily-total|shared', limit: Number(limit), windowEndMs: Numbe
           await new Promise((r) => setImmediate(r));
         }
       })();
-      const runs = Array.from({ length: 4 }, () =>
-        new Promise<{ ok: number; seen: number }>((resolvePromise, reject) => {
-          const proc = spawn(process.execPath, [child, server.url, namespace, String(A), String(limit), String(windowEndMs), String(startAt)], {
-            cwd: dir,
-            env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules') },
-            stdio: ['ignore', 'pipe', 'pipe'],
-          });
-          let out = '';
-          let err = '';
-          proc.stdout.on('data', (c: Buffer) => (out += c));
-          proc.stderr.on('data', (c: Buffer) => (err += c));
-          proc.on('exit', (code) => (code === 0 ? resolvePromise(JSON.parse(out)) : reject(new Error(`child exited ${code}: ${err}`))));
-        }),
+      const runs = Array.from(
+        { length: 4 },
+        () =>
+          new Promise<{ ok: number; seen: number }>((resolvePromise, reject) => {
+            const proc = spawn(process.execPath, [child, server.url, namespace, String(A), String(limit), String(windowEndMs), String(startAt)], {
+              cwd: dir,
+              env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules') },
+              stdio: ['ignore', 'pipe', 'pipe'],
+            });
+            let out = '';
+            let err = '';
+            proc.stdout.on('data', (c: Buffer) => (out += c));
+            proc.stderr.on('data', (c: Buffer) => (err += c));
+            proc.on('exit', (code) => (code === 0 ? resolvePromise(JSON.parse(out)) : reject(new Error(`child exited ${code}: ${err}`))));
+          }),
       );
       const results = await Promise.all(runs);
       watching = false;
@@ -271,7 +273,10 @@ describe('RedisBudgetStore when Redis goes away', () => {
         () => store.list(now),
       ]) {
         const started = Date.now();
-        const error = await call().then(() => undefined, (e: unknown) => e);
+        const error = await call().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(error).toBeInstanceOf(BudgetStoreUnavailableError);
         expect((error as BudgetStoreUnavailableError).code).toBe('BUDGET_STORE_UNAVAILABLE');
         expect(Date.now() - started).toBeLessThan(350);
@@ -308,9 +313,7 @@ describe('RedisBudgetStore when Redis goes away', () => {
     const key = dayKey('daily|never', 100, Date.now() + 3_600_000);
     const started = Date.now();
     await expect(store.states([key], Date.now())).rejects.toBeInstanceOf(BudgetStoreUnavailableError);
-    await expect(store.reserve({ reservationId: 'x', amount: 1, keys: [key], nowMs: Date.now(), expiresAtMs: Date.now() + 1_000 })).rejects.toBeInstanceOf(
-      BudgetStoreUnavailableError,
-    );
+    await expect(store.reserve({ reservationId: 'x', amount: 1, keys: [key], nowMs: Date.now(), expiresAtMs: Date.now() + 1_000 })).rejects.toBeInstanceOf(BudgetStoreUnavailableError);
     expect(Date.now() - started).toBeLessThan(500);
     await new Promise((r) => setTimeout(r, 400));
     expect(events).toEqual([false]);

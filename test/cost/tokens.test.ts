@@ -10,7 +10,7 @@ describe('local token counts (memoized per text)', () => {
     ['a word', 'hello', 1],
     ['a sentence', 'The quick brown fox jumps over the lazy dog.', 10],
     ['non-ASCII', 'Grüße aus München — 東京', tokenizer.countTokens('Grüße aus München — 東京')],
-  ])('%s: the tokenizer\'s count, first and second time', (_name, text, expected) => {
+  ])("%s: the tokenizer's count, first and second time", (_name, text, expected) => {
     expect(countTokens(text)).toBe(expected);
     expect(countTokens(text)).toBe(expected);
   });

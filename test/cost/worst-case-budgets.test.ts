@@ -74,7 +74,18 @@ describe('worst-case input tokens (pure)', () => {
   });
 
   it('text gets a margin; media add their worst; the context window caps it', () => {
-    const body = { model: 'gpt-4o', messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }, { type: 'image_url', image_url: { url: 'x', detail: 'low' } }] }] };
+    const body = {
+      model: 'gpt-4o',
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'hi' },
+            { type: 'image_url', image_url: { url: 'x', detail: 'low' } },
+          ],
+        },
+      ],
+    };
     const media = mediaParts(body);
     expect(media.images).toEqual([{ detail: 'low' }]);
     expect(worstInputTokens(100, media, 'gpt-4o', 128000)).toBe(105 + 16 + 85);
@@ -83,7 +94,17 @@ describe('worst-case input tokens (pure)', () => {
   });
 
   it('audio from its bytes; files are unbounded', () => {
-    const body = { messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'A'.repeat(4000), format: 'wav' } }, { type: 'file', file: { file_id: 'f' } }] }] };
+    const body = {
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'input_audio', input_audio: { data: 'A'.repeat(4000), format: 'wav' } },
+            { type: 'file', file: { file_id: 'f' } },
+          ],
+        },
+      ],
+    };
     const media = mediaParts(body);
     expect(media.audioBytes).toBe(3000);
     expect(media.unbounded).toBe(true);

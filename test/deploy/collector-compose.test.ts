@@ -65,7 +65,10 @@ describe('deploy/docker-compose.yml', () => {
       if (!m) continue;
       for (const src of m[1]!.split(/\s+/)) {
         expect(existsSync(join(context, src)), `COPY ${src}`).toBe(true);
-        expect(allowed.some((a) => src === a || src.startsWith(`${a}/`)), `${src} passes Dockerfile.dockerignore`).toBe(true);
+        expect(
+          allowed.some((a) => src === a || src.startsWith(`${a}/`)),
+          `${src} passes Dockerfile.dockerignore`,
+        ).toBe(true);
       }
     }
   });
@@ -92,7 +95,9 @@ describe('deploy/docker-compose.yml', () => {
     const seconds = (d: string) => [...String(d).matchAll(/(\d+)([smh])/g)].reduce((a, m) => a + Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'], 0);
     let needed = 75;
     if (existsSync(rulesFile) && existsSync(promFile)) {
-      const rule = load(rulesFile).groups.flatMap((g: Config) => g.rules).find((r: Config) => r.alert === 'LlmGovernorBreakerOpen');
+      const rule = load(rulesFile)
+        .groups.flatMap((g: Config) => g.rules)
+        .find((r: Config) => r.alert === 'LlmGovernorBreakerOpen');
       const interval = seconds(load(promFile).global?.evaluation_interval ?? '1m');
       if (rule) needed = seconds(rule.for ?? '0s') + 3 * interval;
     }
@@ -105,7 +110,10 @@ describe('deploy/docker-compose.yml', () => {
     const svc = services['otel-collector']!;
     const volumeTargets = (svc.volumes ?? []).map((v: string | Config) => (typeof v === 'string' ? v.split(':')[1] : v.target));
     for (const [id, e] of Object.entries<Config>(cfg.exporters).filter(([x]) => typeOf(x) === 'file')) {
-      expect(volumeTargets.some((t: string) => !posix.relative(t, posix.dirname(e.path)).startsWith('..')), `${id} writes to a mounted volume`).toBe(true);
+      expect(
+        volumeTargets.some((t: string) => !posix.relative(t, posix.dirname(e.path)).startsWith('..')),
+        `${id} writes to a mounted volume`,
+      ).toBe(true);
     }
   });
 
@@ -149,7 +157,12 @@ describe('deploy/docker-compose.yml', () => {
     // Rule files resolve inside the mounted folder.
     for (const pattern of prom.rule_files ?? []) {
       const dir = join(dirname(configFile!), dirname(pattern));
-      const re = new RegExp(`^${posix.basename(pattern).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+      const re = new RegExp(
+        `^${posix
+          .basename(pattern)
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '.*')}$`,
+      );
       expect(existsSync(dir) && readdirSync(dir).some((f) => re.test(f)), `rule_files ${pattern}`).toBe(true);
     }
   });

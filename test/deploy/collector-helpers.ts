@@ -269,9 +269,13 @@ export function listeningPorts(name: string): number[] {
       const { cfg } = composeCollectorConfig();
       const ports = [
         ...Object.values<Config>(cfg.receivers.otlp.protocols).map((p) => portOf(p.endpoint)),
-        ...Object.entries<Config>(cfg.exporters).filter(([id]) => typeOf(id) === 'prometheus').map(([, e]) => portOf(e.endpoint)),
+        ...Object.entries<Config>(cfg.exporters)
+          .filter(([id]) => typeOf(id) === 'prometheus')
+          .map(([, e]) => portOf(e.endpoint)),
         ...(cfg.service.telemetry?.metrics?.readers ?? []).map((r: Config) => Number(r.pull?.exporter?.prometheus?.port)).filter(Boolean),
-        ...Object.entries<Config>(cfg.extensions ?? {}).filter(([id]) => typeOf(id) === 'health_check').map(([, e]) => portOf(e.endpoint)),
+        ...Object.entries<Config>(cfg.extensions ?? {})
+          .filter(([id]) => typeOf(id) === 'health_check')
+          .map(([, e]) => portOf(e.endpoint)),
       ];
       return ports;
     }

@@ -54,7 +54,9 @@ const NOT_AUDIT: Record<string, LogRecord> = {
 const REQUIRED: Record<string, (c: Config) => string[]> = {
   splunk_hec: (c) => [...missing(c, ['endpoint', 'token']), ...(/^https?:\/\//.test(withDefaults(c.endpoint)) ? [] : ['endpoint: an http(s) URL'])],
   elasticsearch: (c) => [
-    ...((Array.isArray(c.endpoints) && c.endpoints.length && c.endpoints.every((e: unknown) => /^https?:\/\//.test(withDefaults(e)))) || /^https?:\/\//.test(withDefaults(c.endpoint ?? '')) ? [] : ['endpoints (or endpoint): http(s) URLs']),
+    ...((Array.isArray(c.endpoints) && c.endpoints.length && c.endpoints.every((e: unknown) => /^https?:\/\//.test(withDefaults(e)))) || /^https?:\/\//.test(withDefaults(c.endpoint ?? ''))
+      ? []
+      : ['endpoints (or endpoint): http(s) URLs']),
     ...(c.mapping?.mode === undefined || ['otel', 'ecs', 'raw', 'bodymap', 'none'].includes(c.mapping.mode) ? [] : ['mapping.mode: otel | ecs | raw | bodymap | none']),
   ],
   syslog: (c) => [
@@ -202,7 +204,10 @@ describe.each(collectorConfigs)('deploy/otel-collector/%s', (file) => {
   it('feeds the syslog exporter a message built from the OCSF body', () => {
     for (const [pid, p] of pipelines.filter(([, pl]) => (pl.exporters ?? []).some((e) => typeOf(e) === 'syslog'))) {
       const sets = (p.processors ?? []).flatMap((id) => statementsOf(cfg.processors[id], 'log_statements').map(([, s]) => s));
-      expect(sets.some((s) => /^set\(\s*(?:log\.)?attributes\["message"\]\s*,\s*(?:log\.)?body\.string\s*\)$/.test(s)), `${pid} sets attributes["message"] from the body`).toBe(true);
+      expect(
+        sets.some((s) => /^set\(\s*(?:log\.)?attributes\["message"\]\s*,\s*(?:log\.)?body\.string\s*\)$/.test(s)),
+        `${pid} sets attributes["message"] from the body`,
+      ).toBe(true);
       // Only syslog wants these attributes: the pipeline exports to syslog alone.
       expect((p.exporters ?? []).map(typeOf), pid).toEqual(['syslog']);
     }
@@ -250,7 +255,12 @@ describe('deploy/otel-collector: the reference and the compose config agree', ()
     expect(local.exporters.prometheus).toEqual(reference.exporters.prometheus);
     expect(local.exporters['file/audit']).toEqual(reference.exporters['file/audit']);
     // The same processors, in the same order, per signal.
-    const chains = (c: Config) => Object.fromEntries(pipelinesOf(c).filter(([id]) => id !== 'logs/audit_syslog').map(([id, p]) => [id, p.processors]));
+    const chains = (c: Config) =>
+      Object.fromEntries(
+        pipelinesOf(c)
+          .filter(([id]) => id !== 'logs/audit_syslog')
+          .map(([id, p]) => [id, p.processors]),
+      );
     expect(chains(local)).toEqual(chains(reference));
   });
 });

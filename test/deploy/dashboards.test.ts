@@ -58,10 +58,51 @@ const ALLOWED_VARIABLES = new Set(['datasource', 'service', 'environment', '__ra
 
 /** PromQL functions, aggregations and keywords the queries may use. */
 const PROMQL_WORDS = new Set([
-  'sum', 'min', 'max', 'avg', 'count', 'topk', 'bottomk', 'quantile', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right',
-  'and', 'or', 'unless', 'bool', 'offset', 'rate', 'irate', 'increase', 'delta', 'deriv', 'changes', 'resets', 'histogram_quantile',
-  'label_replace', 'label_join', 'sort', 'sort_desc', 'vector', 'scalar', 'clamp_min', 'clamp_max', 'abs', 'time', 'timestamp',
-  'max_over_time', 'min_over_time', 'avg_over_time', 'last_over_time', 'absent', 'inf', 'nan',
+  'sum',
+  'min',
+  'max',
+  'avg',
+  'count',
+  'topk',
+  'bottomk',
+  'quantile',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'rate',
+  'irate',
+  'increase',
+  'delta',
+  'deriv',
+  'changes',
+  'resets',
+  'histogram_quantile',
+  'label_replace',
+  'label_join',
+  'sort',
+  'sort_desc',
+  'vector',
+  'scalar',
+  'clamp_min',
+  'clamp_max',
+  'abs',
+  'time',
+  'timestamp',
+  'max_over_time',
+  'min_over_time',
+  'avg_over_time',
+  'last_over_time',
+  'absent',
+  'inf',
+  'nan',
 ]);
 
 interface Selector {
@@ -82,12 +123,20 @@ function parsePromql(expr: string): { selectors: Selector[]; grouping: string[];
   });
   const grouping: string[] = [];
   rest = rest.replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g, (_all, _kw, labels: string) => {
-    grouping.push(...labels.split(',').map((l) => l.trim()).filter(Boolean));
+    grouping.push(
+      ...labels
+        .split(',')
+        .map((l) => l.trim())
+        .filter(Boolean),
+    );
     return ' ';
   });
   // label_replace(v, "dst", "replacement", "src", "regex"): its label arguments are labels too.
   for (const m of rest.matchAll(/"([^"]*)",\s*"[^"]*",\s*"([^"]*)",\s*"[^"]*"\)/g)) grouping.push(m[1], m[2]);
-  rest = rest.replace(/"(?:[^"\\]|\\.)*"/g, ' ').replace(/\[[^\]]*\]/g, ' ').replace(/\b\d+(\.\d+)?\b/g, ' ');
+  rest = rest
+    .replace(/"(?:[^"\\]|\\.)*"/g, ' ')
+    .replace(/\[[^\]]*\]/g, ' ')
+    .replace(/\b\d+(\.\d+)?\b/g, ' ');
   const stray = [...rest.matchAll(/[a-zA-Z_][a-zA-Z0-9_]*/g)].map((m) => m[0]).filter((w) => !PROMQL_WORDS.has(w));
   return { selectors, grouping, stray, variables };
 }
@@ -112,7 +161,9 @@ describe('generated files', () => {
   });
 
   it('leave no dashboard the generator no longer makes', () => {
-    const generated = Object.keys(files).filter((p) => p.startsWith(`${DASHBOARD_DIR}/`)).sort();
+    const generated = Object.keys(files)
+      .filter((p) => p.startsWith(`${DASHBOARD_DIR}/`))
+      .sort();
     expect(committed().map((c) => `${DASHBOARD_DIR}/${c.file}`)).toEqual(generated);
   });
 
@@ -175,9 +226,7 @@ describe('every query', () => {
   const queries = panelQueries();
 
   it('is listed by panelQueries(), as committed', () => {
-    const fromJson = committed().flatMap(({ dashboard }) =>
-      panelsOf(dashboard).flatMap((p) => (p.targets as Json[]).map((t) => `${dashboard.uid} ${p.title} ${t.refId} ${t.expr}`)),
-    );
+    const fromJson = committed().flatMap(({ dashboard }) => panelsOf(dashboard).flatMap((p) => (p.targets as Json[]).map((t) => `${dashboard.uid} ${p.title} ${t.refId} ${t.expr}`)));
     expect(queries.map((q) => `${q.dashboard} ${q.panel} ${q.refId} ${q.expr}`).sort()).toEqual(fromJson.sort());
   });
 

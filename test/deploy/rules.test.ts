@@ -35,8 +35,7 @@ const CONDITIONS: Record<string, Record<string, 'info' | 'warning' | 'critical'>
 };
 const EXPECTED_ALERTS: Record<string, string> = Object.assign({}, ...Object.values(CONDITIONS));
 
-const INSTALL_HINT =
-  "install Debian's prometheus and prometheus-alertmanager packages (apt-get install prometheus prometheus-alertmanager), which provide promtool and amtool";
+const INSTALL_HINT = "install Debian's prometheus and prometheus-alertmanager packages (apt-get install prometheus prometheus-alertmanager), which provide promtool and amtool";
 
 /** Runs a tool from the repository root; fails (never skips) when it is not installed. */
 function run(tool: 'promtool' | 'amtool', args: string[]): { status: number | null; output: string } {
@@ -82,8 +81,7 @@ type Kind = 'counter' | 'gauge' | 'histogram';
 /** Instrument kinds, read from the `create…(GOVERNOR_METRIC.X` calls in src/ (and the budget gauges' helper). */
 function instrumentKinds(): Map<string, Kind> {
   const kinds = new Map<string, Kind>();
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
   for (const file of walk(join(REPO, 'src'))) {
     const text = readFileSync(file, 'utf8');
     for (const m of text.matchAll(/\b(create[A-Za-z]*|gauge)\(\s*(GOVERNOR_METRIC|METRIC)\.([A-Z_]+)/g)) {
@@ -117,16 +115,7 @@ function exportedMetricNames(): { names: Set<string>; untyped: string[] } {
 }
 
 /** Label names the package's metrics can carry, plus what the exporter and Prometheus add. */
-const KNOWN_LABELS = new Set([
-  ...Object.values(ATTR).map(promName),
-  ...Object.values(AUDIT_ATTR).map(promName),
-  'otel_scope_name',
-  'otel_scope_version',
-  'le',
-  'job',
-  'instance',
-  'environment',
-]);
+const KNOWN_LABELS = new Set([...Object.values(ATTR).map(promName), ...Object.values(AUDIT_ATTR).map(promName), 'otel_scope_name', 'otel_scope_version', 'le', 'job', 'instance', 'environment']);
 /** Series Prometheus makes itself. */
 const PROMETHEUS_METRICS = new Set(['up']);
 
@@ -142,7 +131,11 @@ function scanPromQL(expr: string): { metrics: Set<string>; labels: Set<string> }
     return ' ';
   });
   e = e.replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g, (_m, _k, list: string) => {
-    for (const l of list.split(',').map((s) => s.trim()).filter(Boolean)) labels.add(l);
+    for (const l of list
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean))
+      labels.add(l);
     return ' ';
   });
   e = e.replace(/\[[^\]]*\]/g, ' ').replace(/\boffset\s+-?[0-9a-z]+/g, ' ');
@@ -158,8 +151,8 @@ const used = (() => {
   const labels = new Set<string>();
   for (const r of rules) {
     const s = scanPromQL(r.expr);
-    s.metrics.forEach((m) => metrics.add(m));
-    s.labels.forEach((l) => labels.add(l));
+    for (const m of s.metrics) metrics.add(m);
+    for (const l of s.labels) labels.add(l);
     for (const text of Object.values(r.annotations ?? {})) for (const m of text.matchAll(/\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)/g)) labels.add(m[1]);
   }
   return { metrics, labels };
@@ -186,8 +179,14 @@ describe('deploy/prometheus', () => {
     const cases = tests.flatMap((f) => parse(readFileSync(join(REPO, f), 'utf8')).tests.flatMap((t: { alert_rule_test?: { alertname: string; exp_alerts?: unknown[] }[] }) => t.alert_rule_test ?? []));
     for (const name of Object.keys(EXPECTED_ALERTS)) {
       const mine = cases.filter((c: { alertname: string }) => c.alertname === name);
-      expect(mine.some((c: { exp_alerts?: unknown[] }) => (c.exp_alerts ?? []).length > 0), `${name} is never expected to fire`).toBe(true);
-      expect(mine.some((c: { exp_alerts?: unknown[] }) => (c.exp_alerts ?? []).length === 0), `${name} is never expected to stay quiet`).toBe(true);
+      expect(
+        mine.some((c: { exp_alerts?: unknown[] }) => (c.exp_alerts ?? []).length > 0),
+        `${name} is never expected to fire`,
+      ).toBe(true);
+      expect(
+        mine.some((c: { exp_alerts?: unknown[] }) => (c.exp_alerts ?? []).length === 0),
+        `${name} is never expected to stay quiet`,
+      ).toBe(true);
     }
   });
 
@@ -232,7 +231,10 @@ describe('deploy/alertmanager', () => {
     for (const [severity, receivers] of Object.entries(routes)) {
       const labels = ['alertname=LlmGovernorBudgetExhausted', 'llm_governor_budget=demo', 'job=llm-governor-demo', ...(severity ? [`severity=${severity}`] : [])];
       const out = expectSuccess('amtool', ['config', 'routes', 'test', `--config.file=${ALERTMANAGER_CONFIG}`, ...labels]);
-      expect(out.split('\n').map((l) => l.trim()), `severity "${severity}"`).toContain(receivers);
+      expect(
+        out.split('\n').map((l) => l.trim()),
+        `severity "${severity}"`,
+      ).toContain(receivers);
     }
     const siem = config.receivers.find((r: { name: string }) => r.name === 'siem-webhook');
     expect(siem.webhook_configs[0].url).toBe(SIEM_WEBHOOK_URL);

@@ -58,7 +58,12 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | u
     } catch {
       /* not yet */
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${Object.entries(logs).map(([k, v]) => `--- ${k}\n${v.slice(-3000)}`).join('\n')}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}\n${Object.entries(logs)
+          .map(([k, v]) => `--- ${k}\n${v.slice(-3000)}`)
+          .join('\n')}`,
+      );
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -103,7 +108,8 @@ function prometheusConfig(dir: string, demoPort: number, amPort: number): string
 
 beforeAll(async () => {
   for (const [name, path] of Object.entries(BINARIES)) {
-    if (!existsSync(path)) throw new Error(`${path} (${name}) is missing: install Debian's prometheus and prometheus-alertmanager (apt-get install -y prometheus prometheus-alertmanager; .ci/run does it)`);
+    if (!existsSync(path))
+      throw new Error(`${path} (${name}) is missing: install Debian's prometheus and prometheus-alertmanager (apt-get install -y prometheus prometheus-alertmanager; .ci/run does it)`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'llm-governor-e2e-'));
   const received: Notification[] = [];
@@ -135,11 +141,7 @@ beforeAll(async () => {
   const demoPort = await freePort();
   const promPort = await freePort();
   prometheusUrl = `http://127.0.0.1:${promPort}`;
-  start('prometheus', BINARIES.prometheus, [
-    `--config.file=${prometheusConfig(dir, demoPort, amPort)}`,
-    `--storage.tsdb.path=${join(dir, 'tsdb')}`,
-    `--web.listen-address=127.0.0.1:${promPort}`,
-  ]);
+  start('prometheus', BINARIES.prometheus, [`--config.file=${prometheusConfig(dir, demoPort, amPort)}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${promPort}`]);
   await waitFor('prometheus', async () => (await fetch(`${prometheusUrl}/-/ready`)).ok, 20_000);
 
   const child = start('demo', process.execPath, [resolve(REPO, 'dist/demo/main.js'), ...DEMO_ARGS], { DEMO_METRICS_PORT: String(demoPort) });
@@ -156,23 +158,31 @@ function firstFiring(alertname: RegExp): Notification | undefined {
 }
 
 describe('deploy kit end to end: demo → Prometheus (shipped rules) → Alertmanager (shipped routing) → webhook', () => {
-  it('the budget-threshold notification reaches the webhook within its bound', async () => {
-    const n = await waitFor('a budget threshold notification', () => firstFiring(/Threshold/i), THRESHOLD_BOUND_S * 1000);
-    expect((n.receivedAt - demo.started) / 1000).toBeLessThan(THRESHOLD_BOUND_S);
-    const alert = n.alerts.find((a) => /Threshold/i.test(a.labels.alertname))!;
-    expect(alert.labels.severity).toBe('warning');
-    expect(alert.annotations.summary).toBeTruthy();
-    expect(alert.annotations.runbook).toBeTruthy();
-  }, (THRESHOLD_BOUND_S + 10) * 1000);
+  it(
+    'the budget-threshold notification reaches the webhook within its bound',
+    async () => {
+      const n = await waitFor('a budget threshold notification', () => firstFiring(/Threshold/i), THRESHOLD_BOUND_S * 1000);
+      expect((n.receivedAt - demo.started) / 1000).toBeLessThan(THRESHOLD_BOUND_S);
+      const alert = n.alerts.find((a) => /Threshold/i.test(a.labels.alertname))!;
+      expect(alert.labels.severity).toBe('warning');
+      expect(alert.annotations.summary).toBeTruthy();
+      expect(alert.annotations.runbook).toBeTruthy();
+    },
+    (THRESHOLD_BOUND_S + 10) * 1000,
+  );
 
-  it('the breaker-open notification (open for over a minute) reaches the webhook within its bound', async () => {
-    const n = await waitFor('a breaker-open notification', () => firstFiring(/Breaker/i), BREAKER_BOUND_S * 1000);
-    const elapsed = (n.receivedAt - demo.started) / 1000;
-    expect(elapsed).toBeLessThan(BREAKER_BOUND_S);
-    expect(elapsed).toBeGreaterThan(60); // not before the breaker was open for a minute
-    const alert = n.alerts.find((a) => /Breaker/i.test(a.labels.alertname))!;
-    expect(alert.labels.gen_ai_provider_name).toBe('azure.ai.openai');
-  }, (BREAKER_BOUND_S + 10) * 1000);
+  it(
+    'the breaker-open notification (open for over a minute) reaches the webhook within its bound',
+    async () => {
+      const n = await waitFor('a breaker-open notification', () => firstFiring(/Breaker/i), BREAKER_BOUND_S * 1000);
+      const elapsed = (n.receivedAt - demo.started) / 1000;
+      expect(elapsed).toBeLessThan(BREAKER_BOUND_S);
+      expect(elapsed).toBeGreaterThan(60); // not before the breaker was open for a minute
+      const alert = n.alerts.find((a) => /Breaker/i.test(a.labels.alertname))!;
+      expect(alert.labels.gen_ai_provider_name).toBe('azure.ai.openai');
+    },
+    (BREAKER_BOUND_S + 10) * 1000,
+  );
 
   it('the demo ends cleanly (breaker closed again, one audit event per call)', async () => {
     const code = await demo.exit;
@@ -212,10 +222,11 @@ describe('deploy kit end to end: demo → Prometheus (shipped rules) → Alertma
     const recorded = new Set<string>();
     for (const file of readdirSync(join(DEPLOY, 'prometheus/rules'))) {
       const rules = parseYaml(readFileSync(join(DEPLOY, 'prometheus/rules', file), 'utf8'));
-      for (const g of rules.groups) for (const r of g.rules) {
-        if (r.record) recorded.add(r.record);
-        for (const m of metricNames(r.expr)) used.add(m);
-      }
+      for (const g of rules.groups)
+        for (const r of g.rules) {
+          if (r.record) recorded.add(r.record);
+          for (const m of metricNames(r.expr)) used.add(m);
+        }
     }
     const missing = [...used].filter((m) => !scraped.has(m) && !recorded.has(m));
     expect(used.size).toBeGreaterThan(10);

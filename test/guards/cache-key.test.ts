@@ -36,8 +36,7 @@ describe('cacheKey', () => {
       model: 'gpt-4o-mini',
     };
     expect(cacheKey(withBody(reordered))).toBe(K);
-    const nested = (a: Record<string, unknown>) =>
-      cacheKey(withBody({ ...base, response_format: { type: 'json_schema', json_schema: a } }));
+    const nested = (a: Record<string, unknown>) => cacheKey(withBody({ ...base, response_format: { type: 'json_schema', json_schema: a } }));
     expect(nested({ name: 'x', schema: { type: 'object', properties: { b: { type: 'string' }, a: { type: 'number' } } } })).toBe(
       nested({ schema: { properties: { a: { type: 'number' }, b: { type: 'string' } }, type: 'object' }, name: 'x' }),
     );

@@ -80,8 +80,20 @@ describe('MemoryCacheStore', () => {
 
 describe('entries', () => {
   const statuses: Array<[number, boolean]> = [
-    [200, true], [201, true], [203, true], [206, true], [299, true],
-    [204, false], [205, false], [199, false], [300, false], [304, false], [400, false], [429, false], [500, false], [200.5, false],
+    [200, true],
+    [201, true],
+    [203, true],
+    [206, true],
+    [299, true],
+    [204, false],
+    [205, false],
+    [199, false],
+    [300, false],
+    [304, false],
+    [400, false],
+    [429, false],
+    [500, false],
+    [200.5, false],
   ];
   it.each(statuses)('status %d storable: %s', (status, ok) => {
     expect(isStorableStatus(status)).toBe(ok);
@@ -147,8 +159,7 @@ describe('chooseCacheStore', () => {
 });
 
 describe('ResponseCache (memory)', () => {
-  const make = (input: ConfigInput, c = clock()) =>
-    new ResponseCache({ config: configSchema.parse({ cache_enabled: true, ...input }), meter: metrics.getMeter('test'), now: c.now });
+  const make = (input: ConfigInput, c = clock()) => new ResponseCache({ config: configSchema.parse({ cache_enabled: true, ...input }), meter: metrics.getMeter('test'), now: c.now });
 
   it('round-trips an entry with storedAt from the clock, for cache_ttl_seconds', async () => {
     const c = clock(42_000);

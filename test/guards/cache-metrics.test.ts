@@ -17,9 +17,7 @@ function setup() {
   const read = async (name: string) => {
     const { resourceMetrics } = (await reader.collect()) as { resourceMetrics: ResourceMetrics };
     const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === name);
-    return metric
-      ? { unit: metric.descriptor.unit, points: metric.dataPoints.map((p) => ({ attributes: p.attributes, value: p.value as number })) }
-      : undefined;
+    return metric ? { unit: metric.descriptor.unit, points: metric.dataPoints.map((p) => ({ attributes: p.attributes, value: p.value as number })) } : undefined;
   };
   return { cache, read };
 }

@@ -160,7 +160,12 @@ describe('ResponseCache (redis)', () => {
     await cache.get(key);
     expect(warnings).toHaveLength(2);
     await server.restart();
-    await waitFor(() => admin.ping().catch(() => ''), (p) => p === 'PONG', 10_000, 'the admin connection');
+    await waitFor(
+      () => admin.ping().catch(() => ''),
+      (p) => p === 'PONG',
+      10_000,
+      'the admin connection',
+    );
   });
 
   it('never throws from close, twice', async () => {

@@ -142,13 +142,19 @@ describe('fault suite', () => {
   });
 
   it('streams through faults: cut-off streams fail as APIConnectionError and are charged for what they produced', async () => {
-    const r = await flapping([{ kind: 'truncate', probability: 0.3 }, { kind: '500', probability: 0.2 }], {
-      CALLS: '40',
-      CONCURRENCY: '40',
-      STREAM: '1',
-      LLM_GOVERNOR_DAILY_BUDGET_USD: '5',
-      LLM_GOVERNOR_BREAKER_ENABLED: 'false',
-    });
+    const r = await flapping(
+      [
+        { kind: 'truncate', probability: 0.3 },
+        { kind: '500', probability: 0.2 },
+      ],
+      {
+        CALLS: '40',
+        CONCURRENCY: '40',
+        STREAM: '1',
+        LLM_GOVERNOR_DAILY_BUDGET_USD: '5',
+        LLM_GOVERNOR_BREAKER_ENABLED: 'false',
+      },
+    );
     expect(r.unhandled).toBe(0);
     const failed = r.seen.filter((s) => !s.ok);
     for (const f of failed) expect(['APIConnectionError', 'InternalServerError']).toContain(f.error);

@@ -18,8 +18,23 @@ beforeAll(async () => {
     req.resume();
     req.on('end', () => {
       const model = `m-${randomBytes(5120).toString('hex')}`;
-      res.writeHead(200, { 'content-type': 'application/json', 'x-ratelimit-remaining-requests': '1000', 'x-ratelimit-reset-requests': '99999h', 'x-ratelimit-remaining-tokens': '5', 'x-ratelimit-reset-tokens': '1e12ms' });
-      res.end(JSON.stringify({ id: 'x', object: 'chat.completion', created: 1, model, choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 8, completion_tokens: 1, total_tokens: 9 } }));
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'x-ratelimit-remaining-requests': '1000',
+        'x-ratelimit-reset-requests': '99999h',
+        'x-ratelimit-remaining-tokens': '5',
+        'x-ratelimit-reset-tokens': '1e12ms',
+      });
+      res.end(
+        JSON.stringify({
+          id: 'x',
+          object: 'chat.completion',
+          created: 1,
+          model,
+          choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }],
+          usage: { prompt_tokens: 8, completion_tokens: 1, total_tokens: 9 },
+        }),
+      );
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -70,7 +85,16 @@ describe('a hostile upstream', () => {
         req.on('end', () => {
           const limits = paused ? { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '99999h' } : {};
           res.writeHead(200, { 'content-type': 'application/json', ...limits });
-          res.end(JSON.stringify({ id: 'x', object: 'chat.completion', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 8, completion_tokens: 1, total_tokens: 9 } }));
+          res.end(
+            JSON.stringify({
+              id: 'x',
+              object: 'chat.completion',
+              created: 1,
+              model: 'gpt-4o-mini',
+              choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }],
+              usage: { prompt_tokens: 8, completion_tokens: 1, total_tokens: 9 },
+            }),
+          );
         });
       });
     const hosts = [answer(true), answer(false)];

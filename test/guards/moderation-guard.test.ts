@@ -168,7 +168,18 @@ describe('moderation endpoint', () => {
   it('no user text: the endpoint is not called', async () => {
     const { guard } = setup({ moderation_endpoint: true });
     const { endpoint, calls } = fakeEndpoint(judgeKeywords);
-    expect(await guard.check(chat, { messages: [{ role: 'system', content: 'kill' }, { role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }] }, endpoint)).toBeUndefined();
+    expect(
+      await guard.check(
+        chat,
+        {
+          messages: [
+            { role: 'system', content: 'kill' },
+            { role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] },
+          ],
+        },
+        endpoint,
+      ),
+    ).toBeUndefined();
     expect(await guard.check({ provider: 'openai', model: 'text-embedding-3-small', operation: 'embeddings', path: '/embeddings' }, { input: 'kill' }, endpoint)).toBeUndefined();
     expect(await guard.check({ provider: 'openai', operation: 'moderation', path: '/moderations' }, { input: 'kill' }, endpoint)).toBeUndefined();
     expect(calls).toEqual([]);
@@ -213,9 +224,7 @@ describe('endpoint failures', () => {
     expect(await guard.check(chat, userSays('kill'), endpoint)).toBeUndefined();
     expect(await guard.check(chat, userSays('kill'), endpoint)).toBeUndefined();
     expect(calls).toHaveLength(2);
-    expect(warnings).toEqual([
-      'llm-governor: the moderation endpoint (omni-moderation-latest) failed (HTTP 503); moderation_failure_mode is open: calls are sent unchecked until it answers again',
-    ]);
+    expect(warnings).toEqual(['llm-governor: the moderation endpoint (omni-moderation-latest) failed (HTTP 503); moderation_failure_mode is open: calls are sent unchecked until it answers again']);
     expect(await flaggedCounts(reader)).toEqual({});
 
     // It answers again: one notice, checks resume; a new outage warns again.
@@ -251,9 +260,12 @@ describe('endpoint failures', () => {
 
   it.each<[string, ModerationEndpoint]>([
     ['a rejected promise with a non-Error', () => Promise.reject('nope')],
-    ['a synchronous throw', () => {
-      throw new Error('sync');
-    }],
+    [
+      'a synchronous throw',
+      () => {
+        throw new Error('sync');
+      },
+    ],
     ['no results array', async () => ({}) as never],
     ['fewer results than texts', async () => ({ results: [{ flagged: false, categories: {} }] })],
     ['null', async () => null as never],

@@ -33,7 +33,18 @@ describe('userTexts', () => {
     ],
     ['chat: input_text parts count too', 'chat', '/chat/completions', { messages: [{ role: 'user', content: [{ type: 'input_text', text: 'x' }] }] }, ['x']],
     ['chat: an image-only message gives no text', 'chat', '/chat/completions', { messages: [{ role: 'user', content: [img] }] }, []],
-    ['chat: blank text dropped', 'chat', '/chat/completions', { messages: [{ role: 'user', content: '  \n' }, { role: 'user', content: '' }] }, []],
+    [
+      'chat: blank text dropped',
+      'chat',
+      '/chat/completions',
+      {
+        messages: [
+          { role: 'user', content: '  \n' },
+          { role: 'user', content: '' },
+        ],
+      },
+      [],
+    ],
     ['chat: Azure deployment path', 'chat', '/deployments/my-gpt/chat/completions', { messages: [{ role: 'user', content: 'az' }] }, ['az']],
     ['chat: no messages', 'chat', '/chat/completions', {}, []],
     ['chat: malformed messages ignored', 'chat', '/chat/completions', { messages: [null, 'x', { role: 'user' }, { role: 'user', content: 42 }] }, []],
@@ -48,7 +59,16 @@ describe('userTexts', () => {
         input: [
           { role: 'developer', content: 'dev text' },
           { role: 'user', content: 'plain' },
-          { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'part a' }, { type: 'input_image', image_url: 'https://x/y.png' }, { type: 'input_file', file_id: 'f' }, { type: 'input_text', text: 'part b' }] },
+          {
+            type: 'message',
+            role: 'user',
+            content: [
+              { type: 'input_text', text: 'part a' },
+              { type: 'input_image', image_url: 'https://x/y.png' },
+              { type: 'input_file', file_id: 'f' },
+              { type: 'input_text', text: 'part b' },
+            ],
+          },
           { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'model said' }] },
           { type: 'function_call', call_id: 'c', name: 'f', arguments: '{}' },
           { type: 'function_call_output', call_id: 'c', output: 'tool said' },
@@ -131,7 +151,12 @@ describe('blockingCategories', () => {
   it.each<[string, ReturnType<typeof r>[], string[] | undefined, string[]]>([
     ['nothing flagged', [r(false, []), r(false, [])], undefined, []],
     ['unset filter: any flagged category blocks', [r(true, ['violence'])], undefined, ['violence']],
-    ['all categories of all results, each once, in order', [r(true, ['violence', 'harassment']), r(false, []), r(true, ['harassment', 'self-harm/intent'])], undefined, ['harassment', 'violence', 'self-harm/intent']],
+    [
+      'all categories of all results, each once, in order',
+      [r(true, ['violence', 'harassment']), r(false, []), r(true, ['harassment', 'self-harm/intent'])],
+      undefined,
+      ['harassment', 'violence', 'self-harm/intent'],
+    ],
     ['flagged with no category named', [{ flagged: true, categories: {} }], undefined, ['flagged']],
     ['filter: a flagged category outside it is ignored', [r(true, ['violence'])], ['harassment'], []],
     ['filter: exact category blocks', [r(true, ['violence', 'harassment'])], ['violence'], ['violence']],

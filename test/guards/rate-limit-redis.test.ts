@@ -23,7 +23,11 @@ async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: numbe
 }
 
 /** Resolves to 'ok' or the error. */
-const outcome = (p: Promise<RateLimitPermit>) => p.then(() => 'ok' as const, (e: unknown) => e);
+const outcome = (p: Promise<RateLimitPermit>) =>
+  p.then(
+    () => 'ok' as const,
+    (e: unknown) => e,
+  );
 
 describe.skipIf(!hasRedis)('RateLimiter on Redis', () => {
   let server: RedisTestServer;
@@ -109,9 +113,7 @@ describe.skipIf(!hasRedis)('RateLimiter on Redis', () => {
     await b.acquire({ provider: 'openai', model: 'warm-up' }, 1);
     const start = Date.now();
     const order: string[] = [];
-    const all = [a, b].flatMap((rl, p) =>
-      Array.from({ length: 10 }, (_, i) => rl.acquire(t, 1).then((permit) => (order.push(`${'ab'[p]}${i}`), permit))),
-    );
+    const all = [a, b].flatMap((rl, p) => Array.from({ length: 10 }, (_, i) => rl.acquire(t, 1).then((permit) => (order.push(`${'ab'[p]}${i}`), permit))));
     const at = async (ms: number) => {
       await sleep(start + ms - Date.now());
       return order.length;
@@ -158,10 +160,14 @@ describe.skipIf(!hasRedis)('RateLimiter on Redis', () => {
     await admin.ping().catch(() => undefined);
     const fresh = target();
     // Once reconnected, admissions are recorded in Redis again.
-    await waitFor(async () => {
-      await rl.acquire({ provider: 'openai', model: `probe-${randomUUID().slice(0, 6)}` }, 1);
-      return logs.some((l) => l.level === 'info' && /reachable again/.test(l.message));
-    }, 15_000, 'the reconnection');
+    await waitFor(
+      async () => {
+        await rl.acquire({ provider: 'openai', model: `probe-${randomUUID().slice(0, 6)}` }, 1);
+        return logs.some((l) => l.level === 'info' && /reachable again/.test(l.message));
+      },
+      15_000,
+      'the reconnection',
+    );
     await rl.acquire(fresh, 1);
     expect(await admin.zcard(key(fresh))).toBe(1);
     expect(logs.filter((l) => l.level === 'warn')).toHaveLength(1);

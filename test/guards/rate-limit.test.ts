@@ -88,7 +88,10 @@ async function collect(): Promise<ResourceMetrics> {
 }
 
 function points(rm: ResourceMetrics, name: string) {
-  return rm.scopeMetrics.flatMap((s) => s.metrics).filter((m) => m.descriptor.name === name).flatMap((m) => m.dataPoints as { attributes: Record<string, unknown>; value: unknown }[]);
+  return rm.scopeMetrics
+    .flatMap((s) => s.metrics)
+    .filter((m) => m.descriptor.name === name)
+    .flatMap((m) => m.dataPoints as { attributes: Record<string, unknown>; value: unknown }[]);
 }
 
 /** A small seeded PRNG (mulberry32). */
@@ -121,13 +124,7 @@ describe('RateLimiter (in memory)', () => {
     await flush();
     expect(calls.filter((c) => c.admittedAt !== undefined)).toHaveLength(5);
     await vi.advanceTimersByTimeAsync(5 * W);
-    expect(calls.map((c) => c.admittedAt)).toEqual([
-      ...Array(5).fill(0),
-      ...Array(5).fill(W),
-      ...Array(5).fill(2 * W),
-      ...Array(5).fill(3 * W),
-      ...Array(3).fill(4 * W),
-    ]);
+    expect(calls.map((c) => c.admittedAt)).toEqual([...Array(5).fill(0), ...Array(5).fill(W), ...Array(5).fill(2 * W), ...Array(5).fill(3 * W), ...Array(3).fill(4 * W)]);
     expect(calls.map((c) => c.permit?.waitedMs)).toEqual(calls.map((c) => c.admittedAt));
     expect(busiestWindow(calls).count).toBe(5);
     expect(vi.getTimerCount()).toBe(0); // idle again: no timers
@@ -313,7 +310,13 @@ describe('RateLimiter (in memory)', () => {
     (await rl.acquire(b, 1)).settle();
     // Junk never throws.
     expect(() => rl.observe(gpt4o, headers({ 'x-ratelimit-remaining-requests': 'lots', 'x-ratelimit-reset-requests': '??' }))).not.toThrow();
-    expect(() => rl.observe(gpt4o, { get: () => { throw new Error('boom'); } })).not.toThrow();
+    expect(() =>
+      rl.observe(gpt4o, {
+        get: () => {
+          throw new Error('boom');
+        },
+      }),
+    ).not.toThrow();
     expect(() => rl.observe(gpt4o, null as never)).not.toThrow();
   });
 

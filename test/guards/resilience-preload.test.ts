@@ -100,7 +100,10 @@ describe('fallback', () => {
       fallbacks: [
         {
           primary: { provider: 'azure.ai.openai', model: 'gpt-4o' },
-          backups: [{ provider: 'openai', model: 'gpt-4o', base_url: `${sim.url}/v1` }, { provider: 'x_ai', model: 'grok-4' }],
+          backups: [
+            { provider: 'openai', model: 'gpt-4o', base_url: `${sim.url}/v1` },
+            { provider: 'x_ai', model: 'grok-4' },
+          ],
         },
       ],
     });
@@ -138,7 +141,10 @@ describe('fallback', () => {
   });
 
   it('goes on down the chain when the first backup fails too', async () => {
-    const r = await run(env(), [{ kind: '500', match: { provider: 'azure' } }, { kind: '503', match: { provider: 'openai' } }]);
+    const r = await run(env(), [
+      { kind: '500', match: { provider: 'azure' } },
+      { kind: '503', match: { provider: 'openai' } },
+    ]);
     expect(r.seen.every((s) => s.ok)).toBe(true);
     expect(r.seen.every((s) => /^grok-4/.test(s.model))).toBe(true);
   });

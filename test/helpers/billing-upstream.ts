@@ -20,8 +20,7 @@ export async function startBillingUpstream(opts: { delayMs?: number } = {}) {
     req.on('end', () => {
       const body = JSON.parse(Buffer.concat(parts).toString('utf8') || '{}');
       let prompt = Math.ceil(estimateInputTokens(chatCompletions, body) * 1.03) + 4;
-      for (const m of body.messages ?? [])
-        for (const p of Array.isArray(m.content) ? m.content : []) if (p?.type === 'image_url') prompt += p.image_url?.detail === 'low' ? 85 : 85 + 170 * 8;
+      for (const m of body.messages ?? []) for (const p of Array.isArray(m.content) ? m.content : []) if (p?.type === 'image_url') prompt += p.image_url?.detail === 'low' ? 85 : 85 + 170 * 8;
       const n = body.n ?? 1;
       const perChoice = body.max_completion_tokens ?? body.max_tokens ?? 16;
       const completion = perChoice * n;

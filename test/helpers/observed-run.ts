@@ -58,7 +58,5 @@ export async function runObserved(o: Omit<RunOptions, 'preload' | 'onReady'> & {
 
 /** Sum of a metric's samples whose labels include `labels`. */
 export function sumOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
-  return samples
-    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-    .reduce((a, s) => a + s.value, 0);
+  return samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
 }

@@ -43,7 +43,10 @@ function fields(buf: Uint8Array): Field[] {
 
 const text = (v: Field['value']) => new TextDecoder().decode(v as Uint8Array);
 const hex = (v: Field['value']) => Buffer.from(v as Uint8Array).toString('hex');
-const all = (buf: Uint8Array, no: number) => fields(buf).filter((f) => f.no === no).map((f) => f.value as Uint8Array);
+const all = (buf: Uint8Array, no: number) =>
+  fields(buf)
+    .filter((f) => f.no === no)
+    .map((f) => f.value as Uint8Array);
 
 function anyValue(buf: Uint8Array): unknown {
   const [f] = fields(buf);
@@ -116,7 +119,7 @@ export function decodeTraceRequest(buf: Uint8Array): TestSpan[] {
           kind: Number(one(6) ?? 0n),
           traceId: hex(one(1) ?? new Uint8Array()),
           spanId: hex(one(2) ?? new Uint8Array()),
-          parentSpanId: parent && parent.length ? hex(parent) : undefined,
+          parentSpanId: parent?.length ? hex(parent) : undefined,
           attributes: keyValues(fs.filter((f) => f.no === 9).map((f) => f.value as Uint8Array)),
           status: {
             code: Number(statusFields.find((f) => f.no === 3)?.value ?? 0n) || undefined,

@@ -24,7 +24,7 @@ export interface TestLogRecord {
 
 type AnyValue = Record<string, any>;
 
-export function plainValue(v: AnyValue | undefined): unknown {
+function plainValue(v: AnyValue | undefined): unknown {
   if (!v) return undefined;
   if ('stringValue' in v) return v.stringValue;
   if ('intValue' in v) return Number(v.intValue);
@@ -36,7 +36,7 @@ export function plainValue(v: AnyValue | undefined): unknown {
   return undefined;
 }
 
-export function attrs(list: { key: string; value: AnyValue }[] | undefined): Record<string, unknown> {
+function attrs(list: { key: string; value: AnyValue }[] | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const a of list ?? []) out[a.key] = plainValue(a.value);
   return out;
@@ -70,8 +70,7 @@ export async function startOtlpReceiver(opts: { logsStatus?: number } = {}) {
             });
     } else if (url.endsWith('/v1/logs')) {
       for (const rl of body.resourceLogs ?? [])
-        for (const sl of rl.scopeLogs ?? [])
-          for (const l of sl.logRecords ?? []) logs.push({ eventName: l.eventName, body: plainValue(l.body), attributes: attrs(l.attributes) });
+        for (const sl of rl.scopeLogs ?? []) for (const l of sl.logRecords ?? []) logs.push({ eventName: l.eventName, body: plainValue(l.body), attributes: attrs(l.attributes) });
     }
   };
   const server: Server = createServer((req, res) => {

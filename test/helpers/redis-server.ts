@@ -20,7 +20,10 @@ export interface RedisTestServer {
 
 function findBinary(): string | undefined {
   const candidates = [
-    ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'redis-server')),
+    ...(process.env.PATH ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((dir) => join(dir, 'redis-server')),
     '/usr/bin/redis-server',
     '/usr/local/bin/redis-server',
     '/usr/sbin/redis-server',
@@ -81,11 +84,10 @@ export async function startRedis(): Promise<RedisTestServer> {
 
   const launch = async () => {
     output = '';
-    const proc = spawn(
-      binary,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'],
-      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const proc = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child = proc;
     proc.stdout?.on('data', (c: Buffer) => (output += c.toString()));
     proc.stderr?.on('data', (c: Buffer) => (output += c.toString()));
@@ -93,10 +95,7 @@ export async function startRedis(): Promise<RedisTestServer> {
     await waitForPing(port, proc, () => output);
   };
 
-  const exited = (proc: ChildProcess) =>
-    proc.exitCode !== null || proc.signalCode !== null
-      ? Promise.resolve()
-      : new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const exited = (proc: ChildProcess) => (proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => proc.once('exit', () => resolve())));
 
   await launch();
 

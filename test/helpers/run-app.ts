@@ -3,8 +3,8 @@ import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 
 export const REPO = resolve(__dirname, '../..');
-export const REGISTER_CJS = resolve(REPO, 'dist/register.js');
-export const REGISTER_ESM = resolve(REPO, 'dist/register.mjs');
+const REGISTER_CJS = resolve(REPO, 'dist/register.js');
+const REGISTER_ESM = resolve(REPO, 'dist/register.mjs');
 
 export interface AppRun {
   code: number | null;

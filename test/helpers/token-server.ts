@@ -72,12 +72,21 @@ export async function startTokenServer() {
  * succeeded on its second attempt, which carried a new token and `x-stainless-retry-count: 1`.
  */
 export function expectRebuiltRetries(expect: (v: unknown, m?: string) => any, out: Record<string, any>, seen: SeenRequest[]): void {
-  for (const [name, family] of [['apiKeyFunction', '/openai'], ['azureADTokenProvider', '/azure']] as const) {
+  for (const [name, family] of [
+    ['apiKeyFunction', '/openai'],
+    ['azureADTokenProvider', '/azure'],
+  ] as const) {
     if (!(name in out)) continue;
     expect(out[name], name).toEqual({ ok: true, content: 'fresh' });
     const reqs = seen.filter((s) => s.path.startsWith(family));
-    expect(reqs.map((r) => r.status), name).toEqual([429, 200]);
-    expect(reqs.map((r) => r.retryCount), name).toEqual(['0', '1']);
+    expect(
+      reqs.map((r) => r.status),
+      name,
+    ).toEqual([429, 200]);
+    expect(
+      reqs.map((r) => r.retryCount),
+      name,
+    ).toEqual(['0', '1']);
     expect(reqs[1]!.credential, name).not.toBe(reqs[0]!.credential);
     expect(reqs[0]!.idempotencyKey, name).toBe(reqs[1]!.idempotencyKey);
   }

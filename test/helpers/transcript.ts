@@ -7,7 +7,7 @@ import { expect } from 'vitest';
  * is the SDK's own `APIConnectionError` (its `cause` is that error), so that every error a call
  * raises is an `APIError`.
  */
-export const DELIBERATE_DIFFERENCES: Record<string, { bare: object; governed: object }> = {
+const DELIBERATE_DIFFERENCES: Record<string, { bare: object; governed: object }> = {
   streamTruncated: { bare: { threw: true, cls: expect.not.stringMatching(/^API/) }, governed: { cls: 'APIConnectionError' } },
 };
 

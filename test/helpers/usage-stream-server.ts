@@ -13,7 +13,7 @@ function chunk(delta: object, finish: string | null, extra: object = {}) {
   return { id: 'chatcmpl-u', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini-2024-07-18', choices: [{ index: 0, delta, finish_reason: finish }], ...extra };
 }
 
-export function framesFor(habit: string, asked: boolean): object[] {
+function framesFor(habit: string, asked: boolean): object[] {
   const parts = [chunk({ role: 'assistant', content: '' }, null), chunk({ content: 'Hi' }, null), chunk({ content: ' there' }, null), chunk({}, 'stop')];
   const usageOnly = { id: 'chatcmpl-u', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini-2024-07-18', choices: [], usage: USAGE };
   switch (habit) {

@@ -48,7 +48,12 @@ describe('the admission order', () => {
 
   it('a refusal stops the steps and reaches the app; any other fault of a step is ours and passes', async () => {
     const { a } = admitting({ model: 'gpt-4o-mini', messages });
-    const boom = { check: async () => { throw new Error('our bug'); }, active: true };
+    const boom = {
+      check: async () => {
+        throw new Error('our bug');
+      },
+      active: true,
+    };
     await expect(admit({ ...a, guards: { moderation: boom } as never })).resolves.toBeUndefined();
     const flagged = { check: async () => ({ source: 'rule', categories: ['x'], reason: 'flagged' }) };
     await expect(admit({ ...a, guards: { moderation: flagged } as never })).rejects.toMatchObject({ llmGovernorCode: 'content_blocked', status: 400 });

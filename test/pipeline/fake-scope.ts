@@ -16,7 +16,15 @@ export interface FakeBreaker {
 }
 
 export function fakeScope(over: Partial<CallScope> & { backups?: Target[]; breaker?: FakeBreaker; limiter?: object } = {}) {
-  const log = { audits: [] as string[], rejected: [] as string[], retries: [] as string[], fallbacks: [] as string[], served: [] as string[], finishers: [] as Array<(e: CallEnd) => void>, attrs: {} as Record<string, unknown> };
+  const log = {
+    audits: [] as string[],
+    rejected: [] as string[],
+    retries: [] as string[],
+    fallbacks: [] as string[],
+    served: [] as string[],
+    finishers: [] as Array<(e: CallEnd) => void>,
+    attrs: {} as Record<string, unknown>,
+  };
   const config = configSchema.parse({ retry_max_delay_seconds: 0.001, fallbacks: over.backups?.length ? [{ primary: { provider: 'openai' }, backups: [{ provider: 'x_ai' }] }] : [] });
   const breaker = over.breaker;
   const guards = {

@@ -17,12 +17,15 @@ const first = (t = target('openai', true)) => ({ target: t, retry: 0 });
 describe('compose', () => {
   it('runs the first layer outermost, the transport innermost', async () => {
     const order: string[] = [];
-    const layer = (name: string): SendLayer => (next) => async (req, call) => {
-      order.push(`>${name}`);
-      const r = await next(req, call);
-      order.push(`<${name}`);
-      return r;
-    };
+    const layer =
+      (name: string): SendLayer =>
+      (next) =>
+      async (req, call) => {
+        order.push(`>${name}`);
+        const r = await next(req, call);
+        order.push(`<${name}`);
+        return r;
+      };
     const send = compose([layer('a'), layer('b')], async () => (order.push('transport'), new Response('')));
     await send(first(), fakeScope().scope);
     expect(order).toEqual(['>a', '>b', 'transport', '<b', '<a']);
@@ -48,7 +51,10 @@ describe('retry', () => {
     const seen: string[] = [];
     const { scope, log } = fakeScope();
     const send = retry(scriptedNext({ openai: [...script] }, seen));
-    const result = await send(first(), scope).then((r) => r.status, (e) => (e instanceof AttemptFailed ? 'throws' : e));
+    const result = await send(first(), scope).then(
+      (r) => r.status,
+      (e) => (e instanceof AttemptFailed ? 'throws' : e),
+    );
     expect(result).toBe(outcome);
     expect(seen).toHaveLength(tries);
     expect(log.retries).toHaveLength(tries - 1);

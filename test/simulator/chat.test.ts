@@ -87,12 +87,20 @@ describe('chat completions (non-stream)', () => {
     expect(JSON.parse(obj.choices[0]!.message.content!)).toHaveProperty('answer');
     const schema = {
       type: 'object',
-      properties: { city: { type: 'string' }, temperature: { type: 'number' }, days: { type: 'integer' }, tags: { type: 'array', items: { type: 'string' } }, unit: { type: 'string', enum: ['c', 'f'] } },
+      properties: {
+        city: { type: 'string' },
+        temperature: { type: 'number' },
+        days: { type: 'integer' },
+        tags: { type: 'array', items: { type: 'string' } },
+        unit: { type: 'string', enum: ['c', 'f'] },
+      },
       required: ['city', 'temperature', 'days', 'tags', 'unit'],
       additionalProperties: false,
     };
     const res = await client.chat.completions.create({
-      model: 'gpt-4o-mini', messages: BOUVET, response_format: { type: 'json_schema', json_schema: { name: 'weather', schema, strict: true } },
+      model: 'gpt-4o-mini',
+      messages: BOUVET,
+      response_format: { type: 'json_schema', json_schema: { name: 'weather', schema, strict: true } },
     });
     const value = JSON.parse(res.choices[0]!.message.content!);
     expect(Object.keys(value).sort()).toEqual(['city', 'days', 'tags', 'temperature', 'unit']);
@@ -104,7 +112,10 @@ describe('chat completions (non-stream)', () => {
   });
 
   it('reports cached prompt tokens when a long prompt prefix repeats', async () => {
-    const long = [{ role: 'system' as const, content: 'policy '.repeat(1500) }, { role: 'user' as const, content: 'first question' }];
+    const long = [
+      { role: 'system' as const, content: 'policy '.repeat(1500) },
+      { role: 'user' as const, content: 'first question' },
+    ];
     const first = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: long });
     expect(first.usage!.prompt_tokens).toBeGreaterThan(1024);
     expect(first.usage!.prompt_tokens_details!.cached_tokens).toBe(0);
@@ -179,7 +190,11 @@ describe('chat completions (stream)', () => {
     expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     return res.text();
   }
-  const chunks = (text: string) => text.split('\n\n').filter(Boolean).map((f) => f.slice('data: '.length));
+  const chunks = (text: string) =>
+    text
+      .split('\n\n')
+      .filter(Boolean)
+      .map((f) => f.slice('data: '.length));
 
   it('frames chunks like the recording WITHOUT include_usage: no usage key anywhere', async () => {
     const [recorded] = recording('openai-streaming-chat-completions-adds-genai-conventions');
@@ -200,8 +215,12 @@ describe('chat completions (stream)', () => {
 
   it('frames chunks like the recording WITH include_usage: usage null on each chunk, then choices [] + usage', async () => {
     const [recorded] = recording('openai-streaming-chat-completions-records-usage');
-    const parsed = chunks(await rawStream({ stream_options: { include_usage: true } })).slice(0, -1).map((c) => JSON.parse(c));
-    const reference = chunks(recorded!.response).slice(0, -1).map((c) => JSON.parse(c));
+    const parsed = chunks(await rawStream({ stream_options: { include_usage: true } }))
+      .slice(0, -1)
+      .map((c) => JSON.parse(c));
+    const reference = chunks(recorded!.response)
+      .slice(0, -1)
+      .map((c) => JSON.parse(c));
     for (const chunk of parsed.slice(0, -1)) {
       expect(chunk.usage).toBeNull();
       expect(chunk.choices).toHaveLength(1);
@@ -217,7 +236,9 @@ describe('chat completions (stream)', () => {
   });
 
   it('streams n choices one after the other, then one finish chunk per choice', async () => {
-    const parsed = chunks(await rawStream({ n: 2 })).slice(0, -1).map((c) => JSON.parse(c));
+    const parsed = chunks(await rawStream({ n: 2 }))
+      .slice(0, -1)
+      .map((c) => JSON.parse(c));
     const indexes = parsed.map((c) => c.choices[0].index);
     const finishes = parsed.filter((c) => c.choices[0].finish_reason).map((c) => c.choices[0].index);
     expect(finishes).toEqual([0, 1]);

@@ -4,7 +4,13 @@ import { parseSimulateArgs, runSimulatorCli, SIMULATE_USAGE } from '../../src/si
 describe('parseSimulateArgs', () => {
   it('parses the documented flags (with or without the `simulate` word)', () => {
     expect(parseSimulateArgs(['simulate', '--port', '8787', '--seed', '1', '--latency', '50', '--fault', '429:0.1', '--fault', '500:0.05'])).toEqual({
-      port: 8787, seed: 1, latencyMs: 50, faults: [{ kind: '429', probability: 0.1 }, { kind: '500', probability: 0.05 }],
+      port: 8787,
+      seed: 1,
+      latencyMs: 50,
+      faults: [
+        { kind: '429', probability: 0.1 },
+        { kind: '500', probability: 0.05 },
+      ],
     });
     expect(parseSimulateArgs(['--host=0.0.0.0', '--chunk-delay=5', '--no-auth'])).toEqual({ host: '0.0.0.0', chunkDelayMs: 5, requireAuth: false, faults: [] });
     expect(parseSimulateArgs(['--help'])).toBeUndefined();

@@ -41,7 +41,14 @@ describe('embeddings', () => {
     const client = openai(sim);
     const small = await client.embeddings.create({ model: 'text-embedding-3-small', input: ['a', 'b'], dimensions: 64, encoding_format: 'float' });
     expect(small.data.map((d) => d.embedding.length)).toEqual([64, 64]);
-    const tokens = await client.embeddings.create({ model: 'text-embedding-3-small', input: [[1, 2, 3], [4, 5]], encoding_format: 'float' });
+    const tokens = await client.embeddings.create({
+      model: 'text-embedding-3-small',
+      input: [
+        [1, 2, 3],
+        [4, 5],
+      ],
+      encoding_format: 'float',
+    });
     expect(tokens.usage.prompt_tokens).toBe(5);
     expect(tokens.data).toHaveLength(2);
     const large = await client.embeddings.create({ model: 'text-embedding-3-large', input: 'x', encoding_format: 'float' });

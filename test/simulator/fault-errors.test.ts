@@ -69,22 +69,26 @@ describe.each([false, true])('per-request fault header (stream: %s)', (stream) =
 });
 
 describe('fault wire details', () => {
-  const raw = (fault: string, extra: Record<string, unknown> = {}) => fetch(`${sim.openaiBaseURL}/chat/completions`, {
-    method: 'POST', headers: { authorization: 'Bearer k', 'content-type': 'application/json', 'x-simulator-fault': fault },
-    body: JSON.stringify({ ...BODY, ...extra }),
-  });
+  const raw = (fault: string, extra: Record<string, unknown> = {}) =>
+    fetch(`${sim.openaiBaseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer k', 'content-type': 'application/json', 'x-simulator-fault': fault },
+      body: JSON.stringify({ ...BODY, ...extra }),
+    });
 
   it('truncated streams send some chunks but never [DONE]', async () => {
     const res = await raw('truncate', { stream: true });
     const reader = res.body!.getReader();
     let text = '';
-    await expect((async () => {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        text += Buffer.from(value).toString();
-      }
-    })()).rejects.toThrow('terminated');
+    await expect(
+      (async () => {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return;
+          text += Buffer.from(value).toString();
+        }
+      })(),
+    ).rejects.toThrow('terminated');
     expect(text.startsWith('data: {')).toBe(true);
     expect(text).not.toContain('[DONE]');
   });
@@ -96,7 +100,16 @@ describe('fault wire details', () => {
     await expect(plain.json()).rejects.toThrow(SyntaxError);
     const stream = await (await raw('malformed', { stream: true })).text();
     const lines = stream.split('\n\n').filter((l) => l.startsWith('data: {'));
-    expect(lines.filter((l) => { try { JSON.parse(l.slice(6)); return false; } catch { return true; } })).toHaveLength(1);
+    expect(
+      lines.filter((l) => {
+        try {
+          JSON.parse(l.slice(6));
+          return false;
+        } catch {
+          return true;
+        }
+      }),
+    ).toHaveLength(1);
     expect(stream.endsWith('data: [DONE]\n\n')).toBe(true);
   });
 });
@@ -139,7 +152,13 @@ describe('configured faults', () => {
       const s = await startSimulator({ seed, faults: [{ kind: '500', probability: 0.5 }] });
       const c = openai(s);
       const out: string[] = [];
-      for (let i = 0; i < 12; i++) out.push(await c.chat.completions.create(BODY).then(() => 'ok', () => 'fail'));
+      for (let i = 0; i < 12; i++)
+        out.push(
+          await c.chat.completions.create(BODY).then(
+            () => 'ok',
+            () => 'fail',
+          ),
+        );
       await s.close();
       return out.join(',');
     };

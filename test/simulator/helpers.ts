@@ -31,7 +31,12 @@ export function allRecordings(): Array<{ file: string; exchange: Exchange }> {
 export function sseData(text: string): any[] {
   return text
     .split('\n\n')
-    .map((frame) => frame.split('\n').find((l) => l.startsWith('data: '))?.slice(6))
+    .map((frame) =>
+      frame
+        .split('\n')
+        .find((l) => l.startsWith('data: '))
+        ?.slice(6),
+    )
     .filter((d): d is string => d !== undefined && d !== '[DONE]')
     .map((d) => JSON.parse(d));
 }

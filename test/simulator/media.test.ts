@@ -42,7 +42,11 @@ describe('images', () => {
     const png = Buffer.from(await (await fetch(res.data![0]!.url!)).arrayBuffer());
     expect(pngSize(png)).toEqual([1792, 1024]);
     const b64 = await client.images.generate({ model: 'dall-e-2', prompt: 'x', size: '256x256', response_format: 'b64_json', n: 3 });
-    expect(b64.data!.map((d) => pngSize(Buffer.from(d.b64_json!, 'base64')))).toEqual([[256, 256], [256, 256], [256, 256]]);
+    expect(b64.data!.map((d) => pngSize(Buffer.from(d.b64_json!, 'base64')))).toEqual([
+      [256, 256],
+      [256, 256],
+      [256, 256],
+    ]);
   });
 
   it('edits from a multipart upload; only the non-file fields are recorded', async () => {
@@ -129,7 +133,13 @@ describe('legacy completions', () => {
   it('streams, with usage only when include_usage is set', async () => {
     let text = '';
     let usage: unknown;
-    for await (const chunk of await client.completions.create({ model: 'gpt-3.5-turbo-instruct', prompt: 'Say this is a test', max_tokens: 30, stream: true, stream_options: { include_usage: true } })) {
+    for await (const chunk of await client.completions.create({
+      model: 'gpt-3.5-turbo-instruct',
+      prompt: 'Say this is a test',
+      max_tokens: 30,
+      stream: true,
+      stream_options: { include_usage: true },
+    })) {
       text += chunk.choices[0]?.text ?? '';
       if (chunk.usage) usage = chunk.usage;
     }

@@ -81,7 +81,9 @@ describe('Azure OpenAI', () => {
   });
 
   it('raises RateLimitError for an Azure 429 with its retry-after', async () => {
-    const err = await azure(sim).chat.completions.create({ model: 'gpt-4o', messages: MESSAGES }, { headers: { 'x-simulator-fault': '429;retry-after=7' } }).catch((e) => e);
+    const err = await azure(sim)
+      .chat.completions.create({ model: 'gpt-4o', messages: MESSAGES }, { headers: { 'x-simulator-fault': '429;retry-after=7' } })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(RateLimitError);
     expect(err.headers.get('retry-after')).toBe('7');
     expect(err.code).toBe('429');
@@ -119,7 +121,8 @@ describe('xAI', () => {
 
   it('streams grok reasoning_content before the content', async () => {
     const res = await fetch(`${sim.xaiBaseURL}/chat/completions`, {
-      method: 'POST', headers: { authorization: 'Bearer xai-k', 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { authorization: 'Bearer xai-k', 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'grok-3-mini', messages: MESSAGES, stream: true }),
     });
     const deltas = sseData(await res.text()).map((c) => c.choices[0]?.delta ?? {});

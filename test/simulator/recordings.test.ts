@@ -45,9 +45,7 @@ describe('stream recordings', () => {
     const theirs = sseData(exchange.response);
     expect(ours.map(keys)).toEqual(ours.map(() => keys(theirs[0])));
     expect(ours[0].choices[0].delta).toEqual(theirs[0].choices[0].delta);
-    expect(ours[1].choices[0].delta).toEqual(expect.objectContaining(Object.fromEntries(
-      keys(theirs[1].choices[0].delta).map((k) => [k, expect.anything()]),
-    )));
+    expect(ours[1].choices[0].delta).toEqual(expect.objectContaining(Object.fromEntries(keys(theirs[1].choices[0].delta).map((k) => [k, expect.anything()]))));
     expect(ours.at(-1).choices.map((c: any) => c.finish_reason)).toEqual(theirs.at(-1).choices.map((c: any) => c.finish_reason));
     const finishes = (chunks: any[]) => chunks.filter((c) => c.choices[0]?.finish_reason).map((c) => c.choices[0].index);
     expect(finishes(ours)).toEqual(finishes(theirs));

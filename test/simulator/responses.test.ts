@@ -62,7 +62,14 @@ describe('responses (non-stream)', () => {
   });
 
   it('calls function tools, then answers their output with text', async () => {
-    const tools = [{ type: 'function' as const, name: 'get_weather', strict: true, parameters: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'], additionalProperties: false } }];
+    const tools = [
+      {
+        type: 'function' as const,
+        name: 'get_weather',
+        strict: true,
+        parameters: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'], additionalProperties: false },
+      },
+    ];
     const first = await client.responses.create({ model: 'gpt-4o-mini', input: 'Weather in Paris?', tools });
     const call = first.output[0]!;
     expect(call.type).toBe('function_call');
@@ -70,7 +77,8 @@ describe('responses (non-stream)', () => {
     expect(call.name).toBe('get_weather');
     expect(JSON.parse(call.arguments)).toHaveProperty('location');
     const second = await client.responses.create({
-      model: 'gpt-4o-mini', tools,
+      model: 'gpt-4o-mini',
+      tools,
       input: [{ role: 'user', content: 'Weather in Paris?' }, call, { type: 'function_call_output', call_id: call.call_id, output: '22C and sunny' }],
     });
     expect(second.output_text).toContain('22C and sunny');
@@ -78,7 +86,8 @@ describe('responses (non-stream)', () => {
 
   it('returns JSON for text.format json_schema', async () => {
     const res = await client.responses.create({
-      model: 'gpt-4o-mini', input: QUESTION,
+      model: 'gpt-4o-mini',
+      input: QUESTION,
       text: { format: { type: 'json_schema', name: 'answer', schema: { type: 'object', properties: { ocean: { type: 'string' } }, required: ['ocean'], additionalProperties: false }, strict: true } },
     });
     expect(typeof JSON.parse(res.output_text).ocean).toBe('string');
@@ -90,18 +99,24 @@ describe('responses (stream)', () => {
     const res = await post(`${sim.openaiBaseURL}/responses`, { model: 'gpt-4o-mini', input: QUESTION, stream: true });
     const text = await res.text();
     expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
-    const events = text.split('\n\n').filter((f) => f.startsWith('event: ')).map((f) => {
-      const [eventLine, dataLine] = f.split('\n');
-      const data = JSON.parse(dataLine!.slice('data: '.length));
-      expect(eventLine).toBe(`event: ${data.type}`);
-      return data;
-    });
+    const events = text
+      .split('\n\n')
+      .filter((f) => f.startsWith('event: '))
+      .map((f) => {
+        const [eventLine, dataLine] = f.split('\n');
+        const data = JSON.parse(dataLine!.slice('data: '.length));
+        expect(eventLine).toBe(`event: ${data.type}`);
+        return data;
+      });
     const types = events.map((e) => e.type);
     expect(types.slice(0, 4)).toEqual(['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added']);
     expect(types.slice(-4)).toEqual(['response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'response.completed']);
     expect(types.slice(4, -4).every((t) => t === 'response.output_text.delta')).toBe(true);
     expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i));
-    const deltas = events.filter((e) => e.type === 'response.output_text.delta').map((e) => e.delta).join('');
+    const deltas = events
+      .filter((e) => e.type === 'response.output_text.delta')
+      .map((e) => e.delta)
+      .join('');
     const done = events.find((e) => e.type === 'response.output_text.done');
     expect(deltas).toBe(done.text);
     const completed = events.at(-1).response;

@@ -87,9 +87,7 @@ describe('stats, requests and reset', () => {
       await c.chat.completions.create(BODY, { headers: { 'x-simulator-fault': '500' } }).catch(() => undefined);
       await post(`${s.url}/nowhere`, {});
       const reqs = s.requests();
-      expect(reqs.map((r) => `${r.method} ${r.path}`)).toEqual([
-        'POST /v1/chat/completions', 'POST /v1/embeddings', 'POST /v1/chat/completions', 'POST /nowhere',
-      ]);
+      expect(reqs.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /v1/chat/completions', 'POST /v1/embeddings', 'POST /v1/chat/completions', 'POST /nowhere']);
       expect(reqs[0]!.body).toEqual({ ...BODY, user: 'u-1' });
       expect(reqs[0]!.model).toBe('gpt-4o-mini');
       expect(reqs[0]!.provider).toBe('openai');
@@ -147,7 +145,10 @@ describe('timing and lifecycle', () => {
     const s = await startSimulator();
     const c = openai(s, { timeout: 30_000 });
     const pending = c.chat.completions.create(BODY, { headers: { 'x-simulator-fault': 'hang' } });
-    const outcome = pending.then(() => 'answered', (err) => err);
+    const outcome = pending.then(
+      () => 'answered',
+      (err) => err,
+    );
     await new Promise((r) => setTimeout(r, 50));
     const t = Date.now();
     await Promise.all([s.close(), s.close()]);

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { countTokens, splitIntoTokenPieces, truncateToTokens } from '../../src/simulator/tokens';
 import { encodingForModel, isReasoningModel, snapshotOf } from '../../src/simulator/models';
-import {
-  chatPromptTokens,
-  functionTools,
-  renderToolDefinitions,
-  toolCallTokens,
-  responsesPromptTokens,
-} from '../../src/simulator/prompt-tokens';
+import { chatPromptTokens, functionTools, renderToolDefinitions, toolCallTokens, responsesPromptTokens } from '../../src/simulator/prompt-tokens';
 import { recording } from './helpers';
 
 describe('countTokens', () => {
@@ -77,11 +71,7 @@ describe('prompt token calibration against the recordings', () => {
     expect(simulated).toBe(exchange.response.usage.prompt_tokens);
   });
 
-  it.each([
-    'openai-responses-adds-genai-conventions',
-    'openai-responses-records-all-the-client-options',
-    'openai-responses-records-system-instructions',
-  ])('%s', (name) => {
+  it.each(['openai-responses-adds-genai-conventions', 'openai-responses-records-all-the-client-options', 'openai-responses-records-system-instructions'])('%s', (name) => {
     const [exchange] = recording(name);
     const simulated = responsesPromptTokens(exchange!.request, 'o200k_base', exchange!.request.model);
     expect(simulated).toBe(exchange!.response.usage.input_tokens);
@@ -99,7 +89,14 @@ describe('prompt token calibration against the recordings', () => {
 
   it('renders tool definitions as a TypeScript-like namespace', () => {
     const tools = functionTools([
-      { type: 'function', function: { name: 'get_weather', description: 'Get weather', parameters: { type: 'object', properties: { location: { type: 'string' }, unit: { type: 'string', enum: ['c', 'f'] } }, required: ['location'] } } },
+      {
+        type: 'function',
+        function: {
+          name: 'get_weather',
+          description: 'Get weather',
+          parameters: { type: 'object', properties: { location: { type: 'string' }, unit: { type: 'string', enum: ['c', 'f'] } }, required: ['location'] },
+        },
+      },
       { type: 'function', name: 'ping' },
       { type: 'web_search' },
     ]);

@@ -27,11 +27,43 @@ describe('bench statistics', () => {
   });
 
   it.each([
-    ['flat', [[0, 10], [50, 10], [100, 10]], 0],
-    ['a line', [[0, 1], [10, 21], [20, 41]], 2],
-    ['noise around a line', [[0, 0], [1, 3], [2, 4], [3, 7]], 2.2],
+    [
+      'flat',
+      [
+        [0, 10],
+        [50, 10],
+        [100, 10],
+      ],
+      0,
+    ],
+    [
+      'a line',
+      [
+        [0, 1],
+        [10, 21],
+        [20, 41],
+      ],
+      2,
+    ],
+    [
+      'noise around a line',
+      [
+        [0, 0],
+        [1, 3],
+        [2, 4],
+        [3, 7],
+      ],
+      2.2,
+    ],
     ['one point', [[5, 5]], NaN],
-    ['no spread in x', [[1, 2], [1, 3]], NaN],
+    [
+      'no spread in x',
+      [
+        [1, 2],
+        [1, 3],
+      ],
+      NaN,
+    ],
   ])('slope: %s', (_name, pts, expected) => {
     const s = slope((pts as number[][]).map(([x, y]) => ({ x, y })));
     if (Number.isNaN(expected)) expect(s).toBeNaN();

@@ -24,10 +24,46 @@ describe('a bad value in the config file is dropped alone, named by its full pat
   const rows: Array<[string, object, RegExp]> = [
     ['a typo in a price override', { prices: { 'gpt-4o-mini': { inptu: 0.15, output: 0.6 } } }, /prices\.gpt-4o-mini\.inptu: unknown key/],
     ['a negative price', { prices: { 'gpt-4o-mini': { input: -1 } } }, /prices\.gpt-4o-mini\.input:/],
-    ['a zero budget window', { budgets: [{ name: 'keep', limit_usd: 1 }, { name: 'bad', limit_usd: 1, window: '0m' }] }, /budgets\[1\]\.window: must be a positive duration.*"bad" is refused/],
-    ['a window of 000d', { budgets: [{ name: 'keep', limit_usd: 1 }, { name: 'bad', limit_usd: 1, window: '000d' }] }, /budgets\[1\]\.window: must be a positive duration/],
-    ['a threshold above the limit', { budgets: [{ name: 'keep', limit_usd: 1 }, { name: 'bad', limit_usd: 1, thresholds: [1.5] }] }, /budgets\[1\]\.thresholds\[0\]: expected fractions of the limit, at most 1/],
-    ['an unknown key in a budget', { budgets: [{ name: 'keep', limit_usd: 1 }, { name: 'bad', limit_usd: 1, thresholdz: [0.5] }] }, /budgets\[1\]: unknown key thresholdz; the budget "bad" is refused/],
+    [
+      'a zero budget window',
+      {
+        budgets: [
+          { name: 'keep', limit_usd: 1 },
+          { name: 'bad', limit_usd: 1, window: '0m' },
+        ],
+      },
+      /budgets\[1\]\.window: must be a positive duration.*"bad" is refused/,
+    ],
+    [
+      'a window of 000d',
+      {
+        budgets: [
+          { name: 'keep', limit_usd: 1 },
+          { name: 'bad', limit_usd: 1, window: '000d' },
+        ],
+      },
+      /budgets\[1\]\.window: must be a positive duration/,
+    ],
+    [
+      'a threshold above the limit',
+      {
+        budgets: [
+          { name: 'keep', limit_usd: 1 },
+          { name: 'bad', limit_usd: 1, thresholds: [1.5] },
+        ],
+      },
+      /budgets\[1\]\.thresholds\[0\]: expected fractions of the limit, at most 1/,
+    ],
+    [
+      'an unknown key in a budget',
+      {
+        budgets: [
+          { name: 'keep', limit_usd: 1 },
+          { name: 'bad', limit_usd: 1, thresholdz: [0.5] },
+        ],
+      },
+      /budgets\[1\]: unknown key thresholdz; the budget "bad" is refused/,
+    ],
     ['a Redis URL with port 99999', { redis_url: 'redis://cache:99999' }, /redis_url: expected a redis:\/\/ or rediss:\/\/ URL that parses/],
     ['a Redis URL that does not parse', { redis_url: 'redis://' }, /redis_url:/],
     ['a backup base URL that does not parse', { fallbacks: [{ primary: { provider: 'openai' }, backups: [{ provider: 'x_ai', base_url: 'https://' }] }] }, /fallbacks\[0\]\.backups\[0\]\.base_url:/],
@@ -43,7 +79,10 @@ describe('a bad value in the config file is dropped alone, named by its full pat
       const merged: Record<string, unknown> = { ...goodFile, ...bad };
       const r = withFile(merged, survivors);
       const lines = r.problems.map((p) => `${p.source}: ${p.message}`);
-      expect(lines.filter((l) => message.test(l)), lines.join('\n')).toHaveLength(1);
+      expect(
+        lines.filter((l) => message.test(l)),
+        lines.join('\n'),
+      ).toHaveLength(1);
       expect(lines).toHaveLength(1);
       // Everything else stays in force: the env, and the file's other keys.
       expect(r.config.daily_budget_usd).toBe(0.5);

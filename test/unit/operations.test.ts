@@ -22,8 +22,16 @@ describe('operationForPath', () => {
 
 describe('readUsage', () => {
   it.each([
-    ['chat', { prompt_tokens: 22, completion_tokens: 3, total_tokens: 25, prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0 } }, { inputTokens: 22, outputTokens: 3, cachedInputTokens: 0, reasoningTokens: 0 }],
-    ['responses', { input_tokens: 10, output_tokens: 20, input_tokens_details: { cached_tokens: 4 }, output_tokens_details: { reasoning_tokens: 7 } }, { inputTokens: 10, outputTokens: 20, cachedInputTokens: 4, reasoningTokens: 7 }],
+    [
+      'chat',
+      { prompt_tokens: 22, completion_tokens: 3, total_tokens: 25, prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0 } },
+      { inputTokens: 22, outputTokens: 3, cachedInputTokens: 0, reasoningTokens: 0 },
+    ],
+    [
+      'responses',
+      { input_tokens: 10, output_tokens: 20, input_tokens_details: { cached_tokens: 4 }, output_tokens_details: { reasoning_tokens: 7 } },
+      { inputTokens: 10, outputTokens: 20, cachedInputTokens: 4, reasoningTokens: 7 },
+    ],
     ['embeddings', { prompt_tokens: 8, total_tokens: 8 }, { inputTokens: 8 }],
     ['whisper duration', { type: 'duration', seconds: 12.5 }, { audioSeconds: 12.5 }],
     ['image tokens', { input_tokens: 50, output_tokens: 4160, input_tokens_details: { text_tokens: 40, image_tokens: 10 } }, { inputTokens: 50, outputTokens: 4160, imageInputTokens: 10 }],
@@ -62,6 +70,14 @@ describe('chat stream usage', () => {
 
 describe('isTestedVersion', () => {
   it.each([
-    ['4.19.9', false], ['4.20.0', true], ['4.104.0', true], ['5.23.2', true], ['6.49.0', true], ['7.57.0', true], ['8.0.0', false], ['3.3.0', false], [undefined, false],
+    ['4.19.9', false],
+    ['4.20.0', true],
+    ['4.104.0', true],
+    ['5.23.2', true],
+    ['6.49.0', true],
+    ['7.57.0', true],
+    ['8.0.0', false],
+    ['3.3.0', false],
+    [undefined, false],
   ])('%s → %s', (v, ok) => expect(isTestedVersion(v)).toBe(ok));
 });

@@ -15,11 +15,49 @@ describe('parsePrometheusText', () => {
 describe('histogramQuantile', () => {
   it.each([
     // q, buckets, expected
-    [0.5, [[1, 50], [2, 100], [Infinity, 100]], 1],
-    [0.95, [[1, 50], [2, 100], [Infinity, 100]], 1.9],
-    [0.5, [[0.1, 0], [0.2, 10], [Infinity, 10]], 0.15],
-    [0.99, [[1, 0], [Infinity, 10]], 1],
-    [0.5, [[1, 0], [Infinity, 0]], undefined],
+    [
+      0.5,
+      [
+        [1, 50],
+        [2, 100],
+        [Infinity, 100],
+      ],
+      1,
+    ],
+    [
+      0.95,
+      [
+        [1, 50],
+        [2, 100],
+        [Infinity, 100],
+      ],
+      1.9,
+    ],
+    [
+      0.5,
+      [
+        [0.1, 0],
+        [0.2, 10],
+        [Infinity, 10],
+      ],
+      0.15,
+    ],
+    [
+      0.99,
+      [
+        [1, 0],
+        [Infinity, 10],
+      ],
+      1,
+    ],
+    [
+      0.5,
+      [
+        [1, 0],
+        [Infinity, 0],
+      ],
+      undefined,
+    ],
   ] as [number, [number, number][], number | undefined][])('q=%s', (q, buckets, expected) => {
     const v = histogramQuantile(q, buckets);
     if (expected === undefined) expect(v).toBeUndefined();
@@ -33,7 +71,14 @@ describe('histogramSeries', () => {
       ['h_bucket{m="a",le="1"} 1', 'h_bucket{m="a",le="+Inf"} 2', 'h_count{m="a"} 2', 'h_sum{m="a"} 3', 'h_bucket{m="b",le="1"} 0', 'h_bucket{m="b",le="+Inf"} 1', 'h_count{m="b"} 1'].join('\n'),
     );
     const series = histogramSeries(s, 'h', (l) => l.m);
-    expect(series.get('a')).toMatchObject({ count: 2, sum: 3, buckets: [[1, 1], [Infinity, 2]] });
+    expect(series.get('a')).toMatchObject({
+      count: 2,
+      sum: 3,
+      buckets: [
+        [1, 1],
+        [Infinity, 2],
+      ],
+    });
     expect(series.get('b')?.count).toBe(1);
   });
 });

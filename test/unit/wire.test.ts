@@ -52,18 +52,25 @@ describe('withBody: an answer read whole reads like the untouched one', () => {
     ['arrayBuffer', (r: Response) => r.arrayBuffer().then((b) => Buffer.from(b).toString('utf8'))],
     ['bytes', (r: Response) => (r as Response & { bytes(): Promise<Uint8Array> }).bytes?.().then((b) => Buffer.from(b).toString('utf8')) ?? r.text()],
     ['blob', (r: Response) => r.blob().then((b) => b.text())],
-    ['body stream', async (r: Response) => {
-      const parts: Uint8Array[] = [];
-      for await (const part of r.body as unknown as AsyncIterable<Uint8Array>) parts.push(part);
-      return Buffer.concat(parts).toString('utf8');
-    }],
+    [
+      'body stream',
+      async (r: Response) => {
+        const parts: Uint8Array[] = [];
+        for await (const part of r.body as unknown as AsyncIterable<Uint8Array>) parts.push(part);
+        return Buffer.concat(parts).toString('utf8');
+      },
+    ],
     ['clone, then text', (r: Response) => r.clone().text()],
   ])('%s: same value, then used, and a second read fails the same way', async (_name, read1) => {
     const { untouched, read } = await pair();
     expect(read.bodyUsed).toBe(untouched.bodyUsed);
     expect(await read1(read)).toEqual(await read1(untouched));
     expect(read.bodyUsed).toBe(untouched.bodyUsed);
-    const again = async (r: Response) => r.text().then(() => 'read', (e: Error) => e.constructor.name);
+    const again = async (r: Response) =>
+      r.text().then(
+        () => 'read',
+        (e: Error) => e.constructor.name,
+      );
     expect(await again(read)).toBe(await again(untouched));
   });
 

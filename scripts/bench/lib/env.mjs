@@ -157,10 +157,11 @@ export async function startOtlpReceiver() {
   return {
     url: `http://127.0.0.1:${port}`,
     snapshot: (id) => ({ ...(counts.get(id) ?? { requests: 0, bytes: 0 }) }),
-    close: () => new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 

@@ -56,7 +56,7 @@ export function summarizeProfile(file, { repoRoot, window, calls, top = 15 }) {
   // Each sample's weight is the time to the next sample (as DevTools counts it).
   for (let i = 0; i < samples.length; i++) {
     if (windowed && (times[i] < window.startUs || times[i] > window.endUs)) continue;
-    const dt = i + 1 < samples.length ? deltas[i + 1] ?? 0 : 0;
+    const dt = i + 1 < samples.length ? (deltas[i + 1] ?? 0) : 0;
     selfUs.set(samples[i], (selfUs.get(samples[i]) ?? 0) + dt);
   }
   const parent = new Map();
@@ -99,7 +99,7 @@ export function summarizeProfile(file, { repoRoot, window, calls, top = 15 }) {
     total += us;
     const area = areaOf(path, name, repoRoot);
     byArea.set(area, (byArea.get(area) ?? 0) + us);
-    const where = path && path.startsWith(repoRoot) ? relative(repoRoot, path) : path;
+    const where = path?.startsWith(repoRoot) ? relative(repoRoot, path) : path;
     const key = `${name}\u0000${where}:${cf.lineNumber + 1}`;
     const entry = byFunction.get(key) ?? { function: name, file: where, line: cf.lineNumber + 1, area, selfUs: 0 };
     entry.selfUs += us;
@@ -110,7 +110,13 @@ export function summarizeProfile(file, { repoRoot, window, calls, top = 15 }) {
     if (!o) {
       const op = owner ? plainPath(owner.callFrame.url) : '';
       o = owner
-        ? { function: owner.callFrame.functionName || '(anonymous)', file: op.startsWith(repoRoot) ? relative(repoRoot, op) : op, line: owner.callFrame.lineNumber + 1, area: areaOf(op, owner.callFrame.functionName, repoRoot), selfUs: 0 }
+        ? {
+            function: owner.callFrame.functionName || '(anonymous)',
+            file: op.startsWith(repoRoot) ? relative(repoRoot, op) : op,
+            line: owner.callFrame.lineNumber + 1,
+            area: areaOf(op, owner.callFrame.functionName, repoRoot),
+            selfUs: 0,
+          }
         : { function: `(no package frame: ${area})`, file: '', line: 0, area, selfUs: 0 };
       byOwner.set(oKey, o);
     }

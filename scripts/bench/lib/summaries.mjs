@@ -54,7 +54,7 @@ export function summarizeStreams(long, short, settings) {
   }
   const bare = out.bare;
   if (bare) {
-    for (const [id, s] of Object.entries(out)) {
+    for (const s of Object.values(out)) {
       const dL = { cpu: paired(s.long.cpuReps, bare.long.cpuReps), wall: paired(s.long.wallReps, bare.long.wallReps) };
       const dS = { cpu: paired(s.short.cpuReps, bare.short.cpuReps), wall: paired(s.short.wallReps, bare.short.wallReps) };
       const span = s.long.chunks - s.short.chunks;

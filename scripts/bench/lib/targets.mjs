@@ -62,7 +62,9 @@ function heapTargets(results, add) {
     const m = memory[id];
     // "No growth": the heap left after forced GCs grows by less than 1 MiB over the second half
     // of the run (fitted over its checkpoints; at 50k calls, under ~21 bytes a call).
-    const span = m ? `, ${m.lateFrom / 1000}k → ${m.growthTo / 1000}k calls, fitted (${label(results, id)}; over ${m.growthFrom / 1000}k → ${m.growthTo / 1000}k: ${(m.fittedGrowth / MIB).toFixed(2)} MiB)` : ` (${label(results, id)})`;
+    const span = m
+      ? `, ${m.lateFrom / 1000}k → ${m.growthTo / 1000}k calls, fitted (${label(results, id)}; over ${m.growthFrom / 1000}k → ${m.growthTo / 1000}k: ${(m.fittedGrowth / MIB).toFixed(2)} MiB)`
+      : ` (${label(results, id)})`;
     add(target({ id: `${id}-heap`, config: id, name: `heap growth after GC, second half of the run${span}`, target: '< 1 MiB (no growth)', unit: 'bytes' }, m?.lateFittedGrowth, (v) => v < MIB));
   }
 }
@@ -74,11 +76,20 @@ function redisTargets(results, add) {
   const near = (v, want) => Math.abs(v - want) < 0.005;
   const r = results.redis?.redis;
   if (r) {
-    add(target({ id: 'redis-reserve', name: 'Redis round trips per call for the budget reservation', target: 'exactly 1', unit: 'per call' }, r.byCommand['EVALSHA budget reserve'] ?? 0, (v) => near(v, 1)));
+    add(
+      target({ id: 'redis-reserve', name: 'Redis round trips per call for the budget reservation', target: 'exactly 1', unit: 'per call' }, r.byCommand['EVALSHA budget reserve'] ?? 0, (v) =>
+        near(v, 1),
+      ),
+    );
     // After the answer, its real cost must be committed: one more round trip, and no other.
     add(
       target(
-        { id: 'redis-total', name: "Redis round trips per call with Redis budgets, all commands: the reservation before the call, the settle (commit of the real cost) after (the gauges' 10 s refresh aside)", target: 'exactly 2 (1 + 1)', unit: 'per call' },
+        {
+          id: 'redis-total',
+          name: "Redis round trips per call with Redis budgets, all commands: the reservation before the call, the settle (commit of the real cost) after (the gauges' 10 s refresh aside)",
+          target: 'exactly 2 (1 + 1)',
+          unit: 'per call',
+        },
         withoutPeriodic(r),
         (v) => near(v, 2),
       ),
@@ -87,12 +98,30 @@ function redisTargets(results, add) {
   const all = results.redis?.all;
   add(
     target(
-      { id: 'all-redis-total', config: 'all', name: "Redis round trips per call with every guard on Redis, every command the app's process sends (periodic refreshes aside; by command: the Redis table)", target: 'exactly 2', unit: 'per call' },
+      {
+        id: 'all-redis-total',
+        config: 'all',
+        name: "Redis round trips per call with every guard on Redis, every command the app's process sends (periodic refreshes aside; by command: the Redis table)",
+        target: 'exactly 2',
+        unit: 'per call',
+      },
       all && withoutPeriodic(all),
       (v) => near(v, 2),
     ),
   );
-  add(target({ id: 'all-redis-connections', config: 'all', name: "Redis connections the app's process holds with every guard on Redis (CLIENT LIST, during the calls)", target: 'exactly 1', unit: 'connections' }, all?.connections?.app, (v) => v === 1));
+  add(
+    target(
+      {
+        id: 'all-redis-connections',
+        config: 'all',
+        name: "Redis connections the app's process holds with every guard on Redis (CLIENT LIST, during the calls)",
+        target: 'exactly 1',
+        unit: 'connections',
+      },
+      all?.connections?.app,
+      (v) => v === 1,
+    ),
+  );
 }
 
 function startupTargets(results, add) {
@@ -102,7 +131,12 @@ function startupTargets(results, add) {
   const def = peer ? st?.default : undefined;
   add(
     target(
-      { id: 'startup-wall', name: `start-up wall time, \`node --require dist/register.js -e "require('openai')"\`, default config${peer ? ` (the peer's: ${peer.wallMs.median.toFixed(0)} ms)` : ''}`, target: "≤ the peer's", unit: 'ms' },
+      {
+        id: 'startup-wall',
+        name: `start-up wall time, \`node --require dist/register.js -e "require('openai')"\`, default config${peer ? ` (the peer's: ${peer.wallMs.median.toFixed(0)} ms)` : ''}`,
+        target: "≤ the peer's",
+        unit: 'ms',
+      },
       def?.wallMs.median,
       (v) => v <= peer.wallMs.median,
     ),
@@ -117,7 +151,12 @@ function startupTargets(results, add) {
   const fc = results.firstCall;
   add(
     target(
-      { id: 'first-call', name: `first call in a fresh process, budgets + a TPM limit, minus the bare SDK's first call${fc ? ` (later calls: ${fc.addedLaterMs.toFixed(2)} ms)` : ''}`, target: '≤ 20 ms', unit: 'ms' },
+      {
+        id: 'first-call',
+        name: `first call in a fresh process, budgets + a TPM limit, minus the bare SDK's first call${fc ? ` (later calls: ${fc.addedLaterMs.toFixed(2)} ms)` : ''}`,
+        target: '≤ 20 ms',
+        unit: 'ms',
+      },
       fc?.addedFirstMs,
       (v) => v <= 20,
     ),

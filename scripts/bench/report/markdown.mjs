@@ -53,7 +53,7 @@ export function markdown(results, { repoRoot, svgPath, jsonPath }) {
   section(
     'Streamed chat',
     `A long stream (\`n: ${s.stream.long.n}\`, ${s.stream.long.streams} per repetition) and a short one (\`n: ${s.stream.short.n}\`, ${s.stream.short.streams} per repetition), read to the end with \`for await\`; chunks are those the app sees ` +
-      '(the usage-only chunk llm-governor asks for is hidden from the app, so the counts match the bare SDK\'s). ' +
+      "(the usage-only chunk llm-governor asks for is hidden from the app, so the counts match the bare SDK's). " +
       '"marginal" is the added cost of one more chunk: ((instrumented − bare) for the long stream − (instrumented − bare) for the short one) / (chunk difference), which cancels the per-call overhead. ' +
       '"naive" is (instrumented − bare) / chunks for the long stream, as the issue words it: it spreads the call\'s fixed overhead over its chunks.',
     streamTable(results, results.stream),
@@ -66,9 +66,17 @@ export function markdown(results, { repoRoot, svgPath, jsonPath }) {
   L.push('');
   L.push(mdTable(streamTable(results, results.bufferedStream)));
   L.push('');
-  section('Throughput', `Non-streaming calls per second, ${s.throughput.calls} calls per run, median of ${s.throughput.reps} interleaved runs per concurrency. With 2 cores, the simulator (and Redis) share the machine with the app, so these are relative figures.`, throughputTable(results));
+  section(
+    'Throughput',
+    `Non-streaming calls per second, ${s.throughput.calls} calls per run, median of ${s.throughput.reps} interleaved runs per concurrency. With 2 cores, the simulator (and Redis) share the machine with the app, so these are relative figures.`,
+    throughputTable(results),
+  );
   if (Object.keys(results.memory).length) {
-    section('Memory', `\`heapUsed\` after two forced GCs (\`--expose-gc\`) at each checkpoint of one long run of non-streaming calls at concurrency ${s.memory.concurrency}, spans exported as they go. "No growth" is judged on the second half of the run, from ${s.memory.checkpoints.find((c) => c >= s.memory.checkpoints.at(-1) / 2) / 1000}k calls to the last checkpoint (a least-squares fit over those checkpoints): by then everything created once (the tokenizer, the price table, metric series, the SDK's buffers) exists and the bounded caches (the token-count memo: at most 2048 texts, 2 M characters) have filled, so what still grows is what a leak looks like. The fit over the whole run is shown too.`, memoryTable(results));
+    section(
+      'Memory',
+      `\`heapUsed\` after two forced GCs (\`--expose-gc\`) at each checkpoint of one long run of non-streaming calls at concurrency ${s.memory.concurrency}, spans exported as they go. "No growth" is judged on the second half of the run, from ${s.memory.checkpoints.find((c) => c >= s.memory.checkpoints.at(-1) / 2) / 1000}k calls to the last checkpoint (a least-squares fit over those checkpoints): by then everything created once (the tokenizer, the price table, metric series, the SDK's buffers) exists and the bounded caches (the token-count memo: at most 2048 texts, 2 M characters) have filled, so what still grows is what a leak looks like. The fit over the whole run is shown too.`,
+      memoryTable(results),
+    );
   }
   if (Object.keys(results.redis).length) {
     const attributed = Object.values(results.redis).some((r) => r.attributedBy?.includes('/proc'));
@@ -76,14 +84,14 @@ export function markdown(results, { repoRoot, svgPath, jsonPath }) {
       'Redis round trips',
       `Commands the app's process sent to Redis during ${Object.values(results.redis)[0].calls} sequential calls, counted with \`MONITOR\` (commands run inside a Lua script are not round trips and are counted apart); EVALSHA scripts are named by matching their SHA-1 with the scripts in \`dist/\`. \`INFO commandstats\` over the same calls is in \`bench/results.json\`. ` +
         (attributed
-          ? 'A command is the app\'s when it came from one of the app process\'s own connections (by its client port, matched with the process\'s sockets in `/proc`); "periodic refreshes aside" leaves out the budget gauges\' 10 s refresh (`EVALSHA budget states`), which does not depend on the traffic. ' +
+          ? "A command is the app's when it came from one of the app process's own connections (by its client port, matched with the process's sockets in `/proc`); \"periodic refreshes aside\" leaves out the budget gauges' 10 s refresh (`EVALSHA budget states`), which does not depend on the traffic. " +
             '"connections held" is the most `CLIENT LIST` entries at once that belong to the app\'s process while the calls run (sampled every 100 ms); "connections used" is how many of them the counted commands came from.'
-          : 'This run counted every client\'s commands but the harness\'s own, and did not count connections.'),
+          : "This run counted every client's commands but the harness's own, and did not count connections."),
       redisTable(results),
     );
     L.push(
-      'A budget costs two round trips per call: one `EVALSHA` to reserve the worst case before the call is sent (the reservation itself is exactly one round trip, atomic over all the call\'s budgets), and one `EVALSHA` to settle after it ends (commit the actual cost, release the rest). ' +
-        'The settle cannot be folded into the next call\'s reserve without delaying the commit (budgets would show spend late and a reservation would live until the next call, or its TTL, in a process that stops calling). ' +
+      "A budget costs two round trips per call: one `EVALSHA` to reserve the worst case before the call is sent (the reservation itself is exactly one round trip, atomic over all the call's budgets), and one `EVALSHA` to settle after it ends (commit the actual cost, release the rest). " +
+        "The settle cannot be folded into the next call's reserve without delaying the commit (budgets would show spend late and a reservation would live until the next call, or its TTL, in a process that stops calling). " +
         'With the rate limit in Redis, each attempt adds one admission script, and the end of the call one more to correct the entry to the actual tokens.',
     );
     L.push('');
@@ -96,7 +104,9 @@ export function markdown(results, { repoRoot, svgPath, jsonPath }) {
   if (profiles.length || existsSync(findingsFile)) {
     L.push('## Profiles');
     L.push('');
-    L.push(`\`node --cpu-prof --cpu-prof-interval=100\` on a fresh process of the configuration, ${s.profile.calls} sequential non-streaming calls after a warm-up; self time per call from the samples taken during those calls only.`);
+    L.push(
+      `\`node --cpu-prof --cpu-prof-interval=100\` on a fresh process of the configuration, ${s.profile.calls} sequential non-streaming calls after a warm-up; self time per call from the samples taken during those calls only.`,
+    );
     L.push('');
     L.push(...profileMarkdown(results));
     if (existsSync(findingsFile)) {
@@ -116,9 +126,17 @@ export function markdown(results, { repoRoot, svgPath, jsonPath }) {
   L.push('');
   L.push('## Configurations');
   L.push('');
-  L.push(mdTable({ head: ['configuration', 'what runs', 'preload'], rows: results.configs.map((c) => [c.label, c.description, c.preload.length ? c.preload.map((p) => `\`--require ${p}\``).join(' ') : '—']), align: ['l', 'l', 'l'] }));
+  L.push(
+    mdTable({
+      head: ['configuration', 'what runs', 'preload'],
+      rows: results.configs.map((c) => [c.label, c.description, c.preload.length ? c.preload.map((p) => `\`--require ${p}\``).join(' ') : '—']),
+      align: ['l', 'l', 'l'],
+    }),
+  );
   L.push('');
-  L.push('Every configuration also gets `--expose-gc` and the same telemetry environment: `OTEL_TRACES_EXPORTER=otlp`, `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf` to the harness\'s local receiver, `OTEL_LOGS_EXPORTER=none`, and a Prometheus exporter on its own port (never scraped). The llm-governor variables per configuration are in `bench/results.json` (`configs[].env`).');
+  L.push(
+    "Every configuration also gets `--expose-gc` and the same telemetry environment: `OTEL_TRACES_EXPORTER=otlp`, `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf` to the harness's local receiver, `OTEL_LOGS_EXPORTER=none`, and a Prometheus exporter on its own port (never scraped). The llm-governor variables per configuration are in `bench/results.json` (`configs[].env`).",
+  );
   L.push('');
   if (results.notes?.length) {
     L.push('## Notes from the run');

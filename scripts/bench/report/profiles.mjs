@@ -19,12 +19,23 @@ function profileTables(p, { md }) {
   return {
     areas: v && {
       head: ['owner', `µs/${u}`, `bare µs/${u}`, 'added'],
-      rows: v.ownerAreas.filter((a) => Math.abs(a.addedUs) >= 0.05).slice(0, md ? 14 : 12).map((a) => [a.area, fmt(a.perCallUs), fmt(a.refPerCallUs), fmtSigned(a.addedUs)]),
+      rows: v.ownerAreas
+        .filter((a) => Math.abs(a.addedUs) >= 0.05)
+        .slice(0, md ? 14 : 12)
+        .map((a) => [a.area, fmt(a.perCallUs), fmt(a.refPerCallUs), fmtSigned(a.addedUs)]),
       align: ['l'],
     },
     owners: v && { head: ['owning function (most added)', 'file:line', `added µs/${u}`], rows: cut(v.owners, 15).map((f) => [code(f.function), at(f), fmtSigned(f.addedUs)]), align: ['l', 'l'] },
-    functions: v && { head: [md ? 'function' : 'function (most added self time)', 'file:line', 'area', `added µs/${u}`], rows: cut(v.functions, 12).map((f) => [code(f.function), at(f), f.area, fmtSigned(f.addedUs)]), align: ['l', 'l', 'l'] },
-    ours: { head: [md ? 'function' : 'our function (self time)', md ? 'file:line (dist)' : 'file:line', `µs/${u}`, 'share'], rows: cut(p.topOurs, 10).map((f) => [code(f.function), at(f), fmt(f.perCallUs), `${(f.share * 100).toFixed(1)}%`]), align: ['l', 'l'] },
+    functions: v && {
+      head: [md ? 'function' : 'function (most added self time)', 'file:line', 'area', `added µs/${u}`],
+      rows: cut(v.functions, 12).map((f) => [code(f.function), at(f), f.area, fmtSigned(f.addedUs)]),
+      align: ['l', 'l', 'l'],
+    },
+    ours: {
+      head: [md ? 'function' : 'our function (self time)', md ? 'file:line (dist)' : 'file:line', `µs/${u}`, 'share'],
+      rows: cut(p.topOurs, 10).map((f) => [code(f.function), at(f), fmt(f.perCallUs), `${(f.share * 100).toFixed(1)}%`]),
+      align: ['l', 'l'],
+    },
   };
 }
 
@@ -58,7 +69,10 @@ export function profileMarkdown(results) {
       '',
     );
     if (p.vsBare) {
-      L.push(`Where the added time goes: self time per ${u}, this profile minus the bare SDK's, charged to the package (or our code) that asked for it — the nearest frame on the stack outside Node's internals, so that time in Node's fetch, streams, timers and sockets counts for whoever called them:`, '');
+      L.push(
+        `Where the added time goes: self time per ${u}, this profile minus the bare SDK's, charged to the package (or our code) that asked for it — the nearest frame on the stack outside Node's internals, so that time in Node's fetch, streams, timers and sockets counts for whoever called them:`,
+        '',
+      );
       L.push(mdTable(t.areas), '', mdTable(t.owners), '');
       L.push('The same by the function that was running (self time, not charged to a caller):', '', mdTable(t.functions), '');
     }

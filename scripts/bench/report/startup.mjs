@@ -45,7 +45,9 @@ export function startupTitles(results) {
   const st = results.startup;
   const fc = results.firstCall;
   return {
-    startup: st ? `Start-up and footprint (${st.runs} fresh processes each, interleaved: node [--require <preload>] -e "${st.script}"; wall from spawn to exit in the parent, peak RSS from process.resourceUsage().maxRSS at exit)` : `Start-up and footprint: ${NOT_MEASURED}`,
+    startup: st
+      ? `Start-up and footprint (${st.runs} fresh processes each, interleaved: node [--require <preload>] -e "${st.script}"; wall from spawn to exit in the parent, peak RSS from process.resourceUsage().maxRSS at exit)`
+      : `Start-up and footprint: ${NOT_MEASURED}`,
     firstCall: fc ? `First call (${fc.runs} fresh processes each, interleaved; the first chat.completions.create, then ${fc.later} more)` : `First call: ${NOT_MEASURED}`,
   };
 }
@@ -57,7 +59,7 @@ export function startupIntro(results) {
   return {
     startup: st
       ? `${st.runs} fresh processes per variant, one at a time and interleaved (the order rotates each round), after every other measurement, while no configuration runs: \`node [--require <preload>] --require scripts/bench/startup-probe.cjs -e "${st.script}"\`. ` +
-        'Wall time is taken in the harness from `spawn` to the child\'s exit; peak RSS is `process.resourceUsage().maxRSS` printed by the probe in its `exit` handler (the probe is required last, after the preload, so that it changes nothing the preload does; its own cost is in every row, the bare one too). ' +
+        "Wall time is taken in the harness from `spawn` to the child's exit; peak RSS is `process.resourceUsage().maxRSS` printed by the probe in its `exit` handler (the probe is required last, after the preload, so that it changes nothing the preload does; its own cost is in every row, the bare one too). " +
         '"preloads loaded at" and "exit at" are the probe\'s clock (`performance.now()`, ms since the process started): the first when every `--require` before it had run, the second at exit. ' +
         "The peer is `scripts/bench/peer-setup.cjs` (the NodeSDK the benchmark's peer runs in); the default config sets no llm-governor variable at all (breaker on, audit trail to the OpenTelemetry logs API, whose exporter is off); budgets + a TPM limit adds `LLM_GOVERNOR_DAILY_BUDGET_USD=5000` and `LLM_GOVERNOR_RATE_LIMIT_TPM` (in-memory stores). Every variant gets the same telemetry environment (OTLP traces to the harness's receiver, a Prometheus port)."
       : NOT_MEASURED,

@@ -23,7 +23,9 @@ export function overheadSvg(results) {
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
   parts.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   parts.push(`<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">Added time per non-streaming chat call vs the bare openai SDK (µs, median)</text>`);
-  parts.push(`<text x="${width / 2}" y="40" text-anchor="middle" fill="#555">${esc(`${results.machine.cpuModel}, ${results.machine.cores} cores, Node ${results.machine.node}, openai ${results.versions.openai}; simulator at zero latency`)}</text>`);
+  parts.push(
+    `<text x="${width / 2}" y="40" text-anchor="middle" fill="#555">${esc(`${results.machine.cpuModel}, ${results.machine.cores} cores, Node ${results.machine.node}, openai ${results.versions.openai}; simulator at zero latency`)}</text>`,
+  );
   for (let v = Math.ceil(lo / step) * step; v <= hi; v += step) {
     const gx = x(v).toFixed(1);
     parts.push(`<line x1="${gx}" y1="${top - 8}" x2="${gx}" y2="${top + rows.length * rowH}" stroke="#e4e4e4"/>`);

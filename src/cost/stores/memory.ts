@@ -1,15 +1,5 @@
 import type { Pico } from '../money';
-import {
-  CALENDAR_GRACE_MS,
-  SETTLED_RETENTION_MS,
-  assertAmount,
-  assertId,
-  assertKeys,
-  assertTime,
-  bucketCounts,
-  bucketEndMs,
-  rollingMarginMs,
-} from './common';
+import { CALENDAR_GRACE_MS, SETTLED_RETENTION_MS, assertAmount, assertId, assertKeys, assertTime, bucketCounts, bucketEndMs, rollingMarginMs } from './common';
 import type { BudgetKey, BudgetListEntry, BudgetState, BudgetStore, ReserveResult } from './types';
 
 interface Entry {

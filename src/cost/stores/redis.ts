@@ -1,14 +1,5 @@
 import type { Pico } from '../money';
-import {
-  CALENDAR_GRACE_MS,
-  SETTLED_RETENTION_MS,
-  assertAmount,
-  assertId,
-  assertKeys,
-  assertTime,
-  bucketEndMs,
-  rollingMarginMs,
-} from './common';
+import { CALENDAR_GRACE_MS, SETTLED_RETENTION_MS, assertAmount, assertId, assertKeys, assertTime, bucketEndMs, rollingMarginMs } from './common';
 import { LIST_LUA, MARK_ONCE_LUA, RENEW_LUA, RESERVE_LUA, SETTLE_LUA, STATES_LUA } from './lua';
 import { BudgetStoreUnavailableError } from './types';
 import type { BudgetKey, BudgetListEntry, BudgetState, BudgetStore, ReserveResult } from './types';
@@ -85,9 +76,7 @@ export class RedisBudgetStore implements BudgetStore {
     const { nowMs } = req;
     const args = [req.reservationId, String(req.amount), String(nowMs), String(req.expiresAtMs)];
     for (const key of req.keys) {
-      const ttl = key.rolling
-        ? Math.max(key.rolling.durationMs, req.expiresAtMs - nowMs) + rollingMarginMs(key.rolling.bucketMs)
-        : key.windowEndMs + CALENDAR_GRACE_MS - nowMs;
+      const ttl = key.rolling ? Math.max(key.rolling.durationMs, req.expiresAtMs - nowMs) + rollingMarginMs(key.rolling.bucketMs) : key.windowEndMs + CALENDAR_GRACE_MS - nowMs;
       args.push(...this.keyArgs(key, ttl));
     }
     const reply = (await this.run('lgReserve', this.keyNames(req.keys), args)) as number[];
@@ -112,9 +101,7 @@ export class RedisBudgetStore implements BudgetStore {
     const { nowMs } = req;
     const args = [req.reservationId, String(req.actual), String(nowMs), String(nowMs + SETTLED_RETENTION_MS)];
     for (const key of req.keys) {
-      const ttl = key.rolling
-        ? Math.max(key.rolling.durationMs, SETTLED_RETENTION_MS) + rollingMarginMs(key.rolling.bucketMs)
-        : key.windowEndMs + CALENDAR_GRACE_MS - nowMs;
+      const ttl = key.rolling ? Math.max(key.rolling.durationMs, SETTLED_RETENTION_MS) + rollingMarginMs(key.rolling.bucketMs) : key.windowEndMs + CALENDAR_GRACE_MS - nowMs;
       args.push(...this.keyArgs(key, ttl));
     }
     const reply = (await this.run('lgSettle', this.keyNames(req.keys), args)) as number[];
@@ -136,13 +123,9 @@ export class RedisBudgetStore implements BudgetStore {
     assertKeys([key]);
     assertId('mark', mark);
     const validUntil = key.rolling ? nowMs + key.rolling.durationMs : key.windowEndMs;
-    const ttl = key.rolling
-      ? key.rolling.durationMs + rollingMarginMs(key.rolling.bucketMs)
-      : key.windowEndMs + CALENDAR_GRACE_MS - nowMs;
+    const ttl = key.rolling ? key.rolling.durationMs + rollingMarginMs(key.rolling.bucketMs) : key.windowEndMs + CALENDAR_GRACE_MS - nowMs;
     const [limit, , windowEnd, duration, bucket] = this.keyArgs(key, ttl);
-    const reply = await this.run('lgMarkOnce', [this.keyName('b', key.id)], [
-      mark, String(nowMs), String(validUntil), limit!, windowEnd!, duration!, bucket!, String(ttl),
-    ]);
+    const reply = await this.run('lgMarkOnce', [this.keyName('b', key.id)], [mark, String(nowMs), String(validUntil), limit!, windowEnd!, duration!, bucket!, String(ttl)]);
     return Number(reply) === 1;
   }
 
@@ -196,14 +179,7 @@ export class RedisBudgetStore implements BudgetStore {
 
   /** limit, mode, windowEnd, duration (0: calendar), bucket, ttl — as the scripts read them. */
   private keyArgs(key: BudgetKey, ttlMs: number): string[] {
-    return [
-      String(key.limit),
-      key.mode,
-      String(key.rolling ? 0 : key.windowEndMs),
-      String(key.rolling?.durationMs ?? 0),
-      String(key.rolling?.bucketMs ?? 0),
-      String(Math.floor(ttlMs)),
-    ];
+    return [String(key.limit), key.mode, String(key.rolling ? 0 : key.windowEndMs), String(key.rolling?.durationMs ?? 0), String(key.rolling?.bucketMs ?? 0), String(Math.floor(ttlMs))];
   }
 
   private run(script: ScriptName, keys: string[], args: string[]): Promise<unknown> {

@@ -22,9 +22,7 @@ export interface BudgetState {
   reserved: Pico;
 }
 
-export type ReserveResult =
-  | { ok: true; states: BudgetState[] }
-  | { ok: false; /** index of the first key that did not fit */ failed: number; states: BudgetState[] };
+export type ReserveResult = { ok: true; states: BudgetState[] } | { ok: false /** index of the first key that did not fit */; failed: number; states: BudgetState[] };
 
 export interface BudgetListEntry {
   id: string;

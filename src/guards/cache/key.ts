@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
 /** Bump when the key's inputs or their encoding change: old entries then simply stop matching. */
-export const CACHE_KEY_VERSION = 'v1';
+const CACHE_KEY_VERSION = 'v1';
 
 export interface CacheKeyInput {
   /** `gen_ai.provider.name` of the client. */
@@ -21,15 +21,7 @@ export const CACHEABLE_PATHS = ['/chat/completions', '/completions', '/embedding
  * Top-level body fields that do not change the answer: attribution and storage options, the
  * service tier, and `stream_options` (the governor injects `include_usage` itself).
  */
-export const IGNORED_FIELDS: ReadonlySet<string> = new Set([
-  'user',
-  'metadata',
-  'store',
-  'safety_identifier',
-  'prompt_cache_key',
-  'service_tier',
-  'stream_options',
-]);
+const IGNORED_FIELDS: ReadonlySet<string> = new Set(['user', 'metadata', 'store', 'safety_identifier', 'prompt_cache_key', 'service_tier', 'stream_options']);
 
 /** The path without its query string and trailing slashes. */
 function pathname(path: string): string {

@@ -5,7 +5,7 @@ import { ATTR, GOVERNOR_METRIC } from '../../semconv';
 const LABELS = [ATTR.PROVIDER_NAME, ATTR.REQUEST_MODEL, ATTR.OPERATION_NAME] as const;
 
 /** Keeps only LABELS (string values) from a call's attributes. Pure. */
-export function cacheLabels(attrs: Record<string, string>): Attributes {
+function cacheLabels(attrs: Record<string, string>): Attributes {
   const out: Attributes = {};
   for (const name of LABELS) {
     const value = attrs[name];

@@ -5,7 +5,7 @@ export interface ModerationResult {
 }
 
 /** Used when a result says `flagged` but names no category (not expected from the API). */
-export const UNNAMED_CATEGORY = 'flagged';
+const UNNAMED_CATEGORY = 'flagged';
 
 /** Does a configured category cover an endpoint category? Itself, or a subcategory (`self-harm` covers `self-harm/intent`). */
 export function covers(configured: string, category: string): boolean {

@@ -216,10 +216,13 @@ export class RateLimiter {
       this.finish(s, f);
       f.reject(new RateLimitWaitExceeded(limiter, now - f.enqueuedAt, ms, this.maxWaitMs));
     }
-    s.timer = setTimeout(() => {
-      s.timer = undefined;
-      this.pump(s);
-    }, Math.max(ms, minMs));
+    s.timer = setTimeout(
+      () => {
+        s.timer = undefined;
+        this.pump(s);
+      },
+      Math.max(ms, minMs),
+    );
     return true;
   }
 

@@ -49,7 +49,7 @@ export function capacityWait(entries: readonly WindowEntry[], from: number, sum:
 }
 
 /** Index of the first entry still inside the window at `now` (entries are in send order). */
-export function firstLive(entries: readonly WindowEntry[], from: number, now: number, windowMs = WINDOW_MS): number {
+function firstLive(entries: readonly WindowEntry[], from: number, now: number, windowMs = WINDOW_MS): number {
   let i = from;
   while (i < entries.length && entries[i]!.at <= now - windowMs) i++;
   return i;

@@ -6,7 +6,7 @@ import type { Guards } from '../../guards';
 import type { AdmissionStep, Admitting } from './types';
 
 /** Per call, `x-llm-governor-cache: on|off` in the request options' headers overrides the config. */
-export const CACHE_HEADER = 'x-llm-governor-cache';
+const CACHE_HEADER = 'x-llm-governor-cache';
 
 /**
  * The response cache, for non-streamed JSON calls that want it (by config, or per call by

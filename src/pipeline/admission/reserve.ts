@@ -29,7 +29,7 @@ async function reserveOn(a: Admitting, governor: Governor): Promise<void> {
  * Admits a request on the budgets (the primary's, or a backup's after a fallback). A refusal of
  * ours is audited and thrown; a fault of ours never blocks the app's call.
  */
-export async function admitOn(a: Admitting, governor: Governor, body: Body, provider: string, model: string | undefined): Promise<Admission | undefined> {
+async function admitOn(a: Admitting, governor: Governor, body: Body, provider: string, model: string | undefined): Promise<Admission | undefined> {
   try {
     return await governor.admit({ op: a.op, provider: provider as ProviderInfo['name'], model, body, attribution: a.attribution }, a.client);
   } catch (err) {

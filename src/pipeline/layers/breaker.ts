@@ -1,4 +1,4 @@
-import { isBreakerFailure, type BreakerKey, type Breakers } from '../../guards/breaker';
+import { isBreakerFailure, type BreakerKey, type Breakers, type BreakerTicket } from '../../guards/breaker';
 import type { Target } from '../../guards/fallback';
 import { AttemptFailed, type CallScope, type Outgoing, type Send, type SendLayer } from '../send-layer';
 import { refusalOf, refusalResponse, type Refusal } from '../wire';
@@ -19,7 +19,7 @@ export const breaker: SendLayer = (next) => (req, call) => {
 async function guarded(next: Send, req: Outgoing, call: CallScope, breakers: Breakers): Promise<Response> {
   const key = breakerKey(req.target);
   if (breakers.isOpen(key)) return refusalResponse(circuitOpen(call, key, req.target.client));
-  let ticket;
+  let ticket: BreakerTicket;
   try {
     ticket = breakers.admit(key, req.target.client);
   } catch (err) {
@@ -39,7 +39,7 @@ async function guarded(next: Send, req: Outgoing, call: CallScope, breakers: Bre
   return response;
 }
 
-export function breakerKey(target: Target): BreakerKey {
+function breakerKey(target: Target): BreakerKey {
   const p = target.provider;
   return { id: `${p.name}|${target.model}|${p.serverAddress ?? ''}|${p.serverPort ?? ''}`, provider: p.name, model: target.model, server: p.serverAddress };
 }

@@ -17,7 +17,7 @@ export const fallback: SendLayer = (next) => async (_req, call) => {
   for (let t = 0; t < targets.length; t++) {
     const target = targets[t]!;
     if (t > 0) {
-      const refused = await call.switchTo(target, targets[t - 1]!, refusal ? refusal.code : reasonOf(last) ?? 'failed');
+      const refused = await call.switchTo(target, targets[t - 1]!, refusal ? refusal.code : (reasonOf(last) ?? 'failed'));
       if (refused) {
         refusal = refused;
         continue;

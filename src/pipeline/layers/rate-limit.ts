@@ -1,5 +1,5 @@
 import type { Target } from '../../guards/fallback';
-import { RateLimitWaitExceeded, type RateLimiter, type RateLimitTarget } from '../../guards/rate-limit';
+import { RateLimitWaitExceeded, type RateLimiter, type RateLimitPermit, type RateLimitTarget } from '../../guards/rate-limit';
 import { ATTR } from '../../semconv';
 import type { CallScope, Outgoing, Send, SendLayer } from '../send-layer';
 import { refusalIn, refusalResponse, type Refusal } from '../wire';
@@ -19,7 +19,7 @@ export const rateLimit: SendLayer = (next) => (req, call) => {
 
 async function limited(next: Send, req: Outgoing, call: CallScope, limiter: RateLimiter): Promise<Response> {
   const target = limiterTarget(req.target);
-  let permit;
+  let permit: RateLimitPermit;
   try {
     permit = await limiter.acquire(target, limiter.active ? call.tokens() : 0, call.signal ?? undefined);
   } catch (err) {
@@ -45,7 +45,7 @@ async function limited(next: Send, req: Outgoing, call: CallScope, limiter: Rate
 }
 
 /** A rate-limit target: per endpoint (host and port), since a provider's quota is per endpoint. */
-export function limiterTarget(target: Target): RateLimitTarget {
+function limiterTarget(target: Target): RateLimitTarget {
   const p = target.provider;
   return { provider: p.name, model: target.model, server: p.serverAddress && (p.serverPort ? `${p.serverAddress}:${p.serverPort}` : p.serverAddress) };
 }

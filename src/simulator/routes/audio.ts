@@ -12,7 +12,7 @@ const AUDIO_TOKENS_PER_SECOND = 10;
 const COMPRESSED_BYTES_PER_SECOND = 16_000;
 
 /** Duration in seconds: exact for PCM WAV, else estimated from the size. */
-export function audioDuration(data: Buffer): number {
+function audioDuration(data: Buffer): number {
   if (data.length >= 44 && data.toString('ascii', 0, 4) === 'RIFF' && data.toString('ascii', 8, 12) === 'WAVE') {
     const byteRate = data.readUInt32LE(28);
     const dataAt = data.indexOf('data', 12, 'ascii');
@@ -34,7 +34,10 @@ interface Segment {
 }
 
 function segmentsOf(text: string, duration: number): Segment[] {
-  const sentences = text.match(/[^.!?]+[.!?]*/g)?.map((s) => s.trim()).filter(Boolean) ?? [text];
+  const sentences = text
+    .match(/[^.!?]+[.!?]*/g)
+    ?.map((s) => s.trim())
+    .filter(Boolean) ?? [text];
   const words = sentences.map((s) => s.split(/\s+/).length);
   const total = words.reduce((a, b) => a + b, 0) || 1;
   let at = 0;
@@ -48,10 +51,21 @@ function segmentsOf(text: string, duration: number): Segment[] {
 function verboseJson(task: string, text: string, duration: number, withWords: boolean) {
   const segments = segmentsOf(text, duration);
   const out: Record<string, unknown> = {
-    task, language: 'english', duration: Number(duration.toFixed(2)), text,
+    task,
+    language: 'english',
+    duration: Number(duration.toFixed(2)),
+    text,
     segments: segments.map((s, id) => ({
-      id, seek: 0, start: Number(s.start.toFixed(2)), end: Number(s.end.toFixed(2)), text: s.text, tokens: [],
-      temperature: 0, avg_logprob: -0.25, compression_ratio: 1.2, no_speech_prob: 0.01,
+      id,
+      seek: 0,
+      start: Number(s.start.toFixed(2)),
+      end: Number(s.end.toFixed(2)),
+      text: s.text,
+      tokens: [],
+      temperature: 0,
+      avg_logprob: -0.25,
+      compression_ratio: 1.2,
+      no_speech_prob: 0.01,
     })),
   };
   if (withWords) {
@@ -88,9 +102,11 @@ function handleAudioText(ctx: RequestContext, task: 'transcribe' | 'translate'):
     const output = countTokens(text, 'o200k_base');
     ctx.state.rate.charge(audioTokens + textTokens + output);
     usage = {
-      type: 'tokens', input_tokens: audioTokens + textTokens,
+      type: 'tokens',
+      input_tokens: audioTokens + textTokens,
       input_token_details: { text_tokens: textTokens, audio_tokens: audioTokens },
-      output_tokens: output, total_tokens: audioTokens + textTokens + output,
+      output_tokens: output,
+      total_tokens: audioTokens + textTokens + output,
     };
   }
   const result = format === 'verbose_json' ? verboseJson(task, text, duration, granularities.includes('word')) : { text };
@@ -99,9 +115,7 @@ function handleAudioText(ctx: RequestContext, task: 'transcribe' | 'translate'):
 
 function subtitles(format: 'srt' | 'vtt', text: string, duration: number): string {
   const cues = segmentsOf(text, duration).map((s, i) => {
-    const range = format === 'srt'
-      ? `${timestamp(s.start, ',')} --> ${timestamp(s.end, ',')}`
-      : `${timestamp(s.start, '.')} --> ${timestamp(s.end, '.')}`;
+    const range = format === 'srt' ? `${timestamp(s.start, ',')} --> ${timestamp(s.end, ',')}` : `${timestamp(s.start, '.')} --> ${timestamp(s.end, '.')}`;
     return `${format === 'srt' ? `${i + 1}\n` : ''}${range}\n${s.text.trim()}\n`;
   });
   return `${format === 'vtt' ? 'WEBVTT\n\n' : ''}${cues.join('\n')}\n`;

@@ -47,7 +47,9 @@ export function chatStreamFrames(plan: ChatPlan): SseFrame[] {
   plan.replies.forEach((reply, index) => {
     for (const delta of replyDeltas(reply, plan)) chunks.push(envelope([choice(index, delta, null, delta.role ? 'none' : 'full')]));
   });
-  plan.replies.forEach((reply, index) => chunks.push(envelope([choice(index, {}, reply.finishReason, 'none')])));
+  plan.replies.forEach((reply, index) => {
+    chunks.push(envelope([choice(index, {}, reply.finishReason, 'none')]));
+  });
   const frames = chunkFrames(chunks, plan.usage, plan.includeUsage);
   return azure ? [{ data: promptFilterChunk() }, ...frames] : frames;
 }

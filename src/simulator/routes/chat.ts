@@ -49,7 +49,7 @@ export async function handleChat(ctx: RequestContext): Promise<void> {
   sendJson(ctx, 200, chatCompletionBody(plan));
 }
 
-export function assistantMessage(reply: Reply, provider: Provider): Record<string, unknown> {
+function assistantMessage(reply: Reply, provider: Provider): Record<string, unknown> {
   const message: Record<string, unknown> = { role: 'assistant', content: reply.text };
   if (reply.reasoningContent !== undefined && provider === 'xai') message.reasoning_content = reply.reasoningContent;
   if (reply.toolCall) {
@@ -60,7 +60,7 @@ export function assistantMessage(reply: Reply, provider: Provider): Record<strin
   return message;
 }
 
-export function chatCompletionBody(plan: ChatPlan): Record<string, unknown> {
+function chatCompletionBody(plan: ChatPlan): Record<string, unknown> {
   const azure = plan.provider === 'azure';
   const out: Record<string, unknown> = { id: plan.id, object: 'chat.completion', created: plan.created, model: plan.model };
   if (azure) out.prompt_filter_results = promptFilterResults();

@@ -45,8 +45,12 @@ export async function handleCompletions(ctx: RequestContext): Promise<void> {
     for (let j = 0; j < n; j++) {
       const index = p * n + j;
       const reply = generateReply({
-        rng: ctx.rng.fork(`choice-${index}`), model, encoding, format: { kind: 'text' },
-        maxTokens: body.max_tokens ?? DEFAULT_MAX_TOKENS, stop: stopList(body.stop),
+        rng: ctx.rng.fork(`choice-${index}`),
+        model,
+        encoding,
+        format: { kind: 'text' },
+        maxTokens: body.max_tokens ?? DEFAULT_MAX_TOKENS,
+        stop: stopList(body.stop),
       });
       const echo = body.echo === true && typeof prompt === 'string' ? prompt : '';
       choices.push({ text: echo + (reply.text ?? ''), index, finishReason: reply.finishReason, tokens: reply.outputTokens });
@@ -60,7 +64,9 @@ export async function handleCompletions(ctx: RequestContext): Promise<void> {
 
   if (body.stream === true) {
     const chunk = (index: number, text: string, finish: string | null) => ({
-      ...head, choices: [{ text, index, logprobs: null, finish_reason: finish }], model: snapshot,
+      ...head,
+      choices: [{ text, index, logprobs: null, finish_reason: finish }],
+      model: snapshot,
     });
     const chunks = choices.flatMap((c) => splitIntoTokenPieces(c.text, encoding).map((piece) => chunk(c.index, piece, null)));
     for (const c of choices) chunks.push(chunk(c.index, '', c.finishReason));

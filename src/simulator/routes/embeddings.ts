@@ -28,7 +28,9 @@ export function embeddingVector(seed: number, model: string, input: EmbeddingInp
 /** Little-endian float32 bytes, base64-encoded (`encoding_format: "base64"`). */
 export function toBase64Float32(vector: number[]): string {
   const buf = Buffer.alloc(vector.length * 4);
-  vector.forEach((v, i) => buf.writeFloatLE(v, i * 4));
+  vector.forEach((v, i) => {
+    buf.writeFloatLE(v, i * 4);
+  });
   return buf.toString('base64');
 }
 

@@ -69,7 +69,12 @@ function respond(ctx: RequestContext, req: ImageRequest): void {
     input_tokens_details: { text_tokens: textTokens, image_tokens: imageInputTokens },
   };
   sendJson(ctx, 200, {
-    created: unixNow(), background: body.background ?? 'opaque', data, output_format: 'png', quality, size: sizeText,
+    created: unixNow(),
+    background: body.background ?? 'opaque',
+    data,
+    output_format: 'png',
+    quality,
+    size: sizeText,
     ...(ctx.omitUsage ? {} : { usage }),
   });
 }

@@ -27,7 +27,7 @@ function triggered(text: string, words: string[]): boolean {
   return words.some((w) => new RegExp(`\\b${w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(lower));
 }
 
-export function moderate(text: string, seed: number, omni: boolean) {
+function moderate(text: string, seed: number, omni: boolean) {
   const rng = new Prng(mixSeed(seed, 'moderation', text));
   const categories: Record<string, boolean> = {};
   const scores: Record<string, number> = {};

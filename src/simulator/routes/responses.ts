@@ -11,7 +11,6 @@ import type { Reply } from '../generate';
 import type { Prng } from '../prng';
 import { responseEvents, type OutputItem } from './responses-stream';
 
-
 export async function handleResponses(ctx: RequestContext): Promise<void> {
   const { body } = ctx;
   const model = ctx.model;
@@ -67,12 +66,19 @@ function outputItems(reply: Reply, ids: Prng, reasoning: boolean, incomplete: bo
   if (reasoning) items.push({ type: 'reasoning', id: `rs_${ids.hex(48)}`, summary: [] });
   if (reply.toolCall) {
     items.push({
-      type: 'function_call', id: `fc_${ids.hex(48)}`, call_id: reply.toolCall.id, name: reply.toolCall.name,
-      arguments: reply.toolCall.arguments, status: 'completed',
+      type: 'function_call',
+      id: `fc_${ids.hex(48)}`,
+      call_id: reply.toolCall.id,
+      name: reply.toolCall.name,
+      arguments: reply.toolCall.arguments,
+      status: 'completed',
     });
   } else if (reply.text || !incomplete) {
     items.push({
-      type: 'message', id: `msg_${ids.hex(48)}`, status: incomplete ? 'incomplete' : 'completed', role: 'assistant',
+      type: 'message',
+      id: `msg_${ids.hex(48)}`,
+      status: incomplete ? 'incomplete' : 'completed',
+      role: 'assistant',
       content: [{ type: 'output_text', text: reply.text ?? '', annotations: [] }],
     });
   }

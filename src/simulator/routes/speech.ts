@@ -25,7 +25,6 @@ function noise(rng: Prng, length: number): Buffer {
   return out;
 }
 
-
 export function handleSpeech(ctx: RequestContext): void {
   const { body } = ctx;
   if (!ctx.model) return sendError(ctx, missingParameter('model'));
