@@ -8,6 +8,7 @@ import { processAuditTrail } from './audit';
 import { ConfigError, loadConfig } from './config/load';
 import { onProcessEnd } from './exit-hooks';
 import { PriceTable } from './cost/prices';
+import { warmBudgets } from './cost/budgets';
 import { countsTokensAhead, warmTokenizer } from './cost/tokens';
 import { installDiagLogger } from './diag-logger';
 import { redact, rememberSecret, rememberUrlSecrets } from './redaction';
@@ -64,6 +65,7 @@ function register(): void {
     try {
       PriceTable.bundled();
       if (countsTokensAhead(config)) warmTokenizer();
+      warmBudgets(config);
     } catch {
       /* estimates fall back to a character count */
     }

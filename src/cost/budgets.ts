@@ -3,7 +3,7 @@ import type { BudgetConfig, GovernorConfig } from '../config/schema';
 import type { OperationName, ProviderName } from '../semconv';
 import { usdToPico, type Pico } from './money';
 import type { BudgetKey } from './stores/types';
-import { currentWindow, parseWindow, rollingBucketMs, type WindowInstance, type WindowSpec } from './windows';
+import { currentWindow, parseWindow, rollingBucketMs, warmWindow, type WindowInstance, type WindowSpec } from './windows';
 
 export type BudgetAction = 'block' | 'cap_tokens' | 'alert_only' | { downgrade: string };
 
@@ -71,6 +71,11 @@ export function budgetsFromConfig(config: GovernorConfig): BudgetDefinition[] {
     list.push(compile({ name: 'daily', limit_usd: limit, window: 'day', timezone: 'UTC', thresholds: [threshold], action: 'block' }));
   }
   return list;
+}
+
+/** What the budgets' first use would build (their windows' time-zone formatters), built now. */
+export function warmBudgets(config: GovernorConfig): void {
+  for (const def of budgetsFromConfig(config)) warmWindow(def.window);
 }
 
 export function appliesTo(def: BudgetDefinition, facts: CallFacts): boolean {
