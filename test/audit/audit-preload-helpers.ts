@@ -8,7 +8,7 @@ import { ocsfApiActivitySchema, type AuditKind, type OcsfApiActivity } from '../
 import type { ObservedRun } from '../helpers/observed-run';
 
 /** The keys the fixtures use: none may appear in anything the package writes. */
-export const KEYS = ['sk-test-resilience-0123456789', 'sk-test-budget-0123456789', 'azure-test-key-0123456789', 'xai-test-key-0123456789', 'sk-test-backup-0123456789'];
+const KEYS = ['sk-test-resilience-0123456789', 'sk-test-budget-0123456789', 'azure-test-key-0123456789', 'xai-test-key-0123456789', 'sk-test-backup-0123456789'];
 
 /** The OCSF events in syslog frames (RFC 6587 octet-counted, each an RFC 5424 message). */
 export function syslogEvents(chunks: Buffer[]): OcsfApiActivity[] {

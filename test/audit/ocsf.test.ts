@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AUDIT_KINDS, auditEvent, ocsfApiActivitySchema, scrub, type AuditFacts, type AuditKind } from '../../src/audit/ocsf';
+import { ACTIVITY, SEVERITY, STATUS } from '../../src/audit/ocsf-schema';
 
 const source = { serviceName: 'checkout-api', hostname: 'web-1', productVersion: '0.1.0' };
 const TRACE = '0af7651916cd43dd8448eb211c80319c';
@@ -183,6 +184,44 @@ describe('audit events: OCSF 1.8 API Activity', () => {
 
     it('accepts the unmodified event', () => {
       expect(ocsfApiActivitySchema.safeParse(good()).success).toBe(true);
+    });
+
+    it('accepts every enumerated activity, severity and status id, and only those', () => {
+      const ok = (mutate: (e: any) => void) => {
+        const e = good();
+        mutate(e);
+        return ocsfApiActivitySchema.safeParse(e).success;
+      };
+      for (const id of Object.values(ACTIVITY))
+        expect(
+          ok((e) => ((e.activity_id = id), (e.type_uid = 600300 + id))),
+          `activity ${id}`,
+        ).toBe(true);
+      for (const id of Object.values(SEVERITY))
+        expect(
+          ok((e) => (e.severity_id = id)),
+          `severity ${id}`,
+        ).toBe(true);
+      for (const id of Object.values(STATUS))
+        expect(
+          ok((e) => (e.status_id = id)),
+          `status ${id}`,
+        ).toBe(true);
+      for (const id of [-1, 5, 98, 100, 1.5])
+        expect(
+          ok((e) => ((e.activity_id = id), (e.type_uid = 600300 + id))),
+          `activity ${id}`,
+        ).toBe(false);
+      for (const id of [-1, 7, 98, 100])
+        expect(
+          ok((e) => (e.severity_id = id)),
+          `severity ${id}`,
+        ).toBe(false);
+      for (const id of [-1, 3, 98, 100])
+        expect(
+          ok((e) => (e.status_id = id)),
+          `status ${id}`,
+        ).toBe(false);
     });
 
     it.each(cases)('%s', (_name, mutate) => {
