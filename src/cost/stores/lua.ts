@@ -24,6 +24,9 @@
 const PRELUDE = `
 local function fmt(n) return string.format('%d', n) end
 local function num(v) if v then return tonumber(v) end return 0 end
+-- Budget keys: four KEYS each (hash, reservations, expiries, buckets); the keys of the i-th.
+local n = #KEYS / 4
+local function budgetKeys(i) return KEYS[4 * i - 3], KEYS[4 * i - 2], KEYS[4 * i - 1], KEYS[4 * i] end
 
 -- Drops reservations that expired (expiresAtMs < now) and releases their amounts.
 local function purge(b, r, z, nowS)
@@ -76,11 +79,10 @@ end
 export const RESERVE_LUA = `${PRELUDE}
 local resId, amountS, nowS, expS = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local amount, now = tonumber(amountS), tonumber(nowS)
-local n = #KEYS / 4
 local out = {1, -1}
 local prev = {}
 for i = 1, n do
-  local b, r, z, k = KEYS[4 * i - 3], KEYS[4 * i - 2], KEYS[4 * i - 1], KEYS[4 * i]
+  local b, r, z, k = budgetKeys(i)
   local a = 4 + 6 * (i - 1)
   purge(b, r, z, nowS)
   local spent = spentOf(b, k, now, tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]))
@@ -98,7 +100,7 @@ for i = 1, n do
 end
 if out[1] == 0 then return out end
 for i = 1, n do
-  local b, r, z, k = KEYS[4 * i - 3], KEYS[4 * i - 2], KEYS[4 * i - 1], KEYS[4 * i]
+  local b, r, z, k = budgetKeys(i)
   local a = 4 + 6 * (i - 1)
   local delta = amount - prev[i]
   if delta ~= 0 then redis.call('HINCRBY', b, 'reserved', fmt(delta)) end
@@ -119,7 +121,6 @@ return out
 export const SETTLE_LUA = `${PRELUDE}
 local resId, actualS, nowS, forgetS = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local now = tonumber(nowS)
-local n = #KEYS / 4
 local already = false
 for i = 1, n do
   local b, r, z = KEYS[4 * i - 3], KEYS[4 * i - 2], KEYS[4 * i - 1]
@@ -128,7 +129,7 @@ for i = 1, n do
 end
 if not already then
   for i = 1, n do
-    local b, r, z, k = KEYS[4 * i - 3], KEYS[4 * i - 2], KEYS[4 * i - 1], KEYS[4 * i]
+    local b, r, z, k = budgetKeys(i)
     local a = 4 + 6 * (i - 1)
     local held = redis.call('HGET', r, resId)
     if held and tonumber(held) ~= 0 then redis.call('HINCRBY', b, 'reserved', fmt(-tonumber(held))) end
@@ -161,10 +162,9 @@ return out
 export const STATES_LUA = `${PRELUDE}
 local nowS = ARGV[1]
 local now = tonumber(nowS)
-local n = #KEYS / 4
 local out = {}
 for i = 1, n do
-  local b, r, z, k = KEYS[4 * i - 3], KEYS[4 * i - 2], KEYS[4 * i - 1], KEYS[4 * i]
+  local b, r, z, k = budgetKeys(i)
   local a = 1 + 2 * (i - 1)
   purge(b, r, z, nowS)
   out[2 * i - 1] = spentOf(b, k, now, tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]))
@@ -194,10 +194,9 @@ return 1
 export const LIST_LUA = `${PRELUDE}
 local nowS = ARGV[1]
 local now = tonumber(nowS)
-local n = #KEYS / 4
 local out = {}
 for i = 1, n do
-  local b, r, z, k = KEYS[4 * i - 3], KEYS[4 * i - 2], KEYS[4 * i - 1], KEYS[4 * i]
+  local b, r, z, k = budgetKeys(i)
   local o = 7 * (i - 1)
   if redis.call('EXISTS', b) == 1 then
     local f = redis.call('HMGET', b, 'limit', 'wend', 'dur', 'bms')
