@@ -9,6 +9,7 @@ export default defineConfig({
       'test/simulator/**/*.test.ts',
       'test/cost/**/*.test.ts',
       'test/guards/**/*.test.ts',
+      'test/wire/**/*.test.ts',
       'test/audit/**/*.test.ts',
       'test/deploy/**/*.test.ts',
     ],

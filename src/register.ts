@@ -12,6 +12,7 @@ import { warmBudgets } from './cost/budgets';
 import { countsTokensAhead, warmTokenizer } from './cost/tokens';
 import { installDiagLogger } from './diag-logger';
 import { redact, rememberSecret, rememberUrlSecrets } from './redaction';
+import { installFetchEntry } from './instrumentation/fetch/entry';
 import { LlmGovernorInstrumentation } from './instrumentation/instrumentation';
 import { getState, setState } from './runtime-state';
 import { forceFlushTelemetry, hasGlobalTracerProvider, shutdownSdk, startSdk } from './sdk';
@@ -59,6 +60,9 @@ function register(): void {
   const auditExports = { delivered: (n: number) => audit.sinkDelivered('otel', n), failed: (n: number, err: unknown) => audit.sinkLost('otel', n, err, logsAskedFor) };
   const sdk = startOwnSdk ? startSdk({ instrumentations: [instrumentation], serviceName: config.service_name, auditExports }) : undefined;
   setState({ loaded, instrumentation, sdk });
+  // Every other client (the AI SDK, a bundled openai, a hand-written fetch) reaches the provider
+  // through the process's fetch: the wire entry governs those calls with the same pipeline.
+  installFetchEntry({ getRuntime: instrumentation.runtimeGetter, overrides: () => config.provider_overrides });
   // Load the price table now, at start-up, so that no call pays for it later; the tokenizer too,
   // where calls count tokens before they are sent (it is the largest module we have: ~50 MiB).
   setImmediate(() => {

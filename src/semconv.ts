@@ -150,6 +150,7 @@ export const GOVERNOR_METRIC = {
   BUDGET_STORE_ERRORS: 'llm_governor.budget.store.errors',
   BUDGET_STORE_AVAILABLE: 'llm_governor.budget.store.available',
   REQUESTS_REJECTED: 'llm_governor.requests.rejected',
+  UNGOVERNED_REQUESTS: 'llm_governor.ungoverned_requests',
   BREAKER_STATE: 'llm_governor.breaker.state',
   BREAKER_TRANSITIONS: 'llm_governor.breaker.transitions',
   FALLBACKS: 'llm_governor.fallbacks',

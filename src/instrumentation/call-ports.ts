@@ -1,4 +1,4 @@
-import { context, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import type { Attributes, Context, Span } from '@opentelemetry/api';
 import type { Attribution } from '../attribution';
 import type { AuditEventFacts, AuditKind } from '../audit';
 import type { GovernorConfig } from '../config/schema';
@@ -21,7 +21,7 @@ import { fallbackFacts } from './call-audit';
 import { tpmTokens } from './call-cost';
 import type { CallVoice } from './call-voice';
 import type { Runtime } from './runtime';
-import type { SdkAttempts, SendRequest } from './sdk-attempts';
+import type { CallAdapter, SendRequest } from './call-adapter';
 import { servedBy, spanName } from './span-attributes';
 
 /**
@@ -35,17 +35,15 @@ export interface CallParts {
   readonly rt: Runtime;
   readonly op: Operation;
   readonly provider: ProviderInfo;
-  readonly client: unknown;
-  readonly path: string;
-  readonly classes?: ClientClasses;
+  /** The way in (the SDK or fetch): how each try is built and sent. */
+  readonly adapter: CallAdapter;
   /** The context the call was made in, and the one its request runs in (our span active). */
   readonly parent: Context;
   readonly ctx: Context;
   readonly rec: CallRecord;
   readonly span: Span;
   readonly voice: CallVoice;
-  /** Every try of this call, built as the SDK builds one, and the span events of each. */
-  readonly sdk: SdkAttempts;
+  /** The span events of each try. */
   readonly attempts: AttemptEvents;
   /** What the send layers asked to run when the call ends (breaker tickets, rate-limit corrections). */
   readonly finishers: Array<(end: CallEnd) => void>;
@@ -94,10 +92,10 @@ class AdmittingView implements Admitting {
     return this.p.provider;
   }
   get client(): unknown {
-    return this.p.client;
+    return this.p.adapter.client;
   }
   get path(): string {
-    return this.p.path;
+    return this.p.adapter.path;
   }
   get parent(): Context {
     return this.p.parent;
@@ -121,12 +119,10 @@ class AdmittingView implements Admitting {
     return this.p.voice.identity();
   }
   moderations(model: string, input: unknown): Promise<unknown> {
-    // The moderation request is a call of its own (a child span), through the same client.
-    const client = this.p.client as { moderations: { create(o: object): Promise<unknown> } };
-    return context.with(this.p.ctx, () => client.moderations.create({ model, input }));
+    return this.p.adapter.moderations(model, input, this.p.ctx);
   }
   refusal(code: 'content_blocked', status: number, message: string, details: object): Error {
-    return governorError(this.p.client, code, status, message, details);
+    return governorError(this.p.adapter.client, code, status, message, details);
   }
 }
 
@@ -137,7 +133,7 @@ export function admittingFor(p: CallParts, original: Admitting['original'], plai
 /** The app's own provider, model and client: where the first try goes. */
 export function primaryTarget(p: CallParts, s: CallState): Target {
   const model = (s.sentBody?.model as string | undefined) ?? p.rec.requestModel ?? '';
-  return { provider: p.provider, model, client: p.client, primary: true };
+  return { provider: p.provider, model, client: p.adapter.client, primary: true };
 }
 
 /** The call as the send layers see it (see `CallScope`), for the SDK's request `req`: one object, its methods shared. */
@@ -171,7 +167,7 @@ class ScopeView implements CallScope {
     return this.p.rec.stream;
   }
   get classes(): ClientClasses | undefined {
-    return this.p.classes;
+    return this.p.adapter.classes;
   }
   get requestModel(): string | undefined {
     return this.p.rec.requestModel;
@@ -187,11 +183,11 @@ class ScopeView implements CallScope {
     return (s.tokenEstimate ??= tpmTokens(this.p.op, s.sentBody ?? this.p.rec.requestBody));
   }
   build(target: Target, retry: number): Promise<BuiltAttempt> {
-    return this.p.sdk.build(target, retry);
+    return this.p.adapter.build(target, retry);
   }
   prepareBackup(target: Target): boolean {
     const s = this.s;
-    return this.p.sdk.prepareBackup(target, () => applyAdmission(s.a, { ...s.sentBody!, model: target.model }, s.a.admission), this.req.init.signal);
+    return this.p.adapter.prepareBackup(target, () => applyAdmission(s.a, { ...s.sentBody!, model: target.model }, s.a.admission), this.req.init.signal);
   }
   /** Moving on to a backup: counted, on the span, and re-admitted on the budgets that cover it. */
   async switchTo(target: Target, from: Target, reason: string): Promise<Refusal | undefined> {

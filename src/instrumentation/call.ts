@@ -1,6 +1,6 @@
-import { createContextKey, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { context, createContextKey, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import { asSdkError } from '../errors';
-import type { ClientClasses } from '../guards/fallback';
 import type { Body, Operation } from '../operations';
 import { newRecord, type CallRecord } from '../operations/record';
 import { admit } from '../pipeline/admission-order';
@@ -19,18 +19,29 @@ import { CallVoice } from './call-voice';
 import { letGo } from './holders';
 import { observeRawAnswer } from './raw-answer';
 import type { Runtime } from './runtime';
-import { SdkAttempts, type SendRequest } from './sdk-attempts';
+import type { CallAdapter, SendRequest } from './call-adapter';
 import { endAttributes, sanitizedException, spanName, startAttributes } from './span-attributes';
 
 export type { Runtime } from './runtime';
-export type { SendRequest } from './sdk-attempts';
+export type { CallAdapter, SendRequest } from './call-adapter';
 
 /** Where a call keeps itself in its context, for the send step (see `patch.ts`). */
 const CALL_KEY = createContextKey('llm-governor.call');
 
-/** The call whose request runs in this context, if any. */
-export function callIn(ctx: Context): Call | undefined {
-  return ctx.getValue(CALL_KEY) as Call | undefined;
+/**
+ * The call whose HTTP exchange runs in this async context: found in the OpenTelemetry context,
+ * or, where no context manager carries it (none registered: a hand-`wrap()`ped client), in our
+ * own AsyncLocalStorage, which every promise pays for, and so is used only then.
+ */
+const activeCall = new AsyncLocalStorage<Call>();
+
+export function currentCall(): Call | undefined {
+  return (context.active().getValue(CALL_KEY) as Call | undefined) ?? activeCall.getStore();
+}
+
+/** Runs `fn` with `call` as the current call (see `currentCall`). */
+export function runInCall<T>(call: Call, fn: () => T): T {
+  return context.with(call.ctx, () => (context.active() === call.ctx ? fn() : activeCall.run(call, fn)));
 }
 
 /** How a call ended, beyond success or failure. */
@@ -67,9 +78,8 @@ export class Call {
     readonly provider: ProviderInfo,
     body: Body | undefined,
     parent: Context,
-    private readonly client?: unknown,
-    path = '',
-    classes?: ClientClasses,
+    /** The way in: the openai SDK's adapter or the process's fetch. */
+    readonly adapter: CallAdapter,
   ) {
     const rec = (this.rec = newRecord(op.name, provider.name, body ?? {}));
     rec.serverAddress = provider.serverAddress;
@@ -77,7 +87,7 @@ export class Call {
     const span = (this.span = rt.tracer.startSpan(spanName(rec), { kind: SpanKind.CLIENT, attributes: startAttributes(rec) }, parent));
     this.ctx = trace.setSpan(parent, span).setValue(CALL_KEY, this);
     const voice = new CallVoice(rt, provider, rec, span, () => this.s.a);
-    this.p = { rt, op, provider, client, path, classes, parent, ctx: this.ctx, rec, span, voice, sdk: new SdkAttempts(client, path), attempts: new AttemptEvents(span, rec), finishers: [] };
+    this.p = { rt, op, provider, adapter, parent, ctx: this.ctx, rec, span, voice, attempts: new AttemptEvents(span, rec), finishers: [] };
     this.s = { a: admittingFor(this.p, {}, false), ownsRetries: false, maxRetries: 0 };
     rt.open.add(this);
   }
@@ -99,9 +109,9 @@ export class Call {
     s.sentBody = plain ? (body ?? (opts.body as Body)) : undefined;
     const out: Record<string, unknown> = body && body !== opts.body ? { ...opts, body } : { ...opts };
     if (plain) {
-      // One retry loop: ours. The SDK's own loop gets 0 retries.
-      const clientRetries = (this.client as { maxRetries?: unknown })?.maxRetries;
-      s.maxRetries = opts.maxRetries ?? this.rt.config.max_retries ?? (typeof clientRetries === 'number' ? clientRetries : 2);
+      // One retry loop: ours, unless the client keeps its own (fetch). The SDK's own loop gets 0 retries.
+      const clientRetries = (this.adapter.client as { maxRetries?: unknown })?.maxRetries;
+      s.maxRetries = this.adapter.clientRetries ? 0 : (opts.maxRetries ?? this.rt.config.max_retries ?? (typeof clientRetries === 'number' ? clientRetries : 2));
       s.ownsRetries = true;
       out.maxRetries = 0;
     }
@@ -118,14 +128,9 @@ export class Call {
    * connection error, a timeout, the app's own abort).
    */
   send(req: SendRequest): Promise<Response> {
-    this.p.sdk.request = req;
+    this.adapter.request = req;
     const primary = primaryTarget(this.p, this.s);
     return sendDown({ target: primary, retry: 0 }, scopeFor(this.p, this.s, req, primary));
-  }
-
-  /** The SDK's own options object of this call, from its first buildRequest on this call's client. */
-  sdkRequestOptions(client: unknown, options: Record<string, unknown>): void {
-    this.p.sdk.capture(client, options);
   }
 
   // ── after: the answer observed ───────────────────────────────────────────────────────────
@@ -203,7 +208,7 @@ export class Call {
 
   /** A failure as an SDK error class (see `asSdkError`); never throws. */
   asSdkError(error: unknown): unknown {
-    return safely(() => asSdkError(this.client, error)) ?? error;
+    return safely(() => asSdkError(this.adapter.client, error)) ?? error;
   }
 
   addHolder(): void {
@@ -213,6 +218,12 @@ export class Call {
   /** One of the app's handles on this call was garbage-collected; the last one ends it. */
   releaseHolder(): void {
     if (--this.holders <= 0) this.abandon('unread');
+  }
+
+  /** Runs `cb` once, when the call ends, whatever the exit. */
+  onFinish(cb: (end: CallEnd) => void): void {
+    if (this.finished) safely(() => cb({ outcome: 'completed', tokens: 0 }));
+    else this.p.finishers.push(cb);
   }
 
   get isFinished(): boolean {

@@ -14,6 +14,7 @@ export class GenAiMetrics {
   private readonly firstChunk: Histogram;
   private readonly perChunk: Histogram;
   private readonly cachedInput: Counter;
+  private readonly ungovernedRequests: Counter;
 
   /** Model and server label values, bounded (shared with the cost metrics). */
   readonly labels: WireLabels;
@@ -47,6 +48,14 @@ export class GenAiMetrics {
       description: 'Input tokens the provider served from its prompt cache (part of the input tokens)',
       unit: '{token}',
     });
+    this.ungovernedRequests = meter.createCounter(GOVERNOR_METRIC.UNGOVERNED_REQUESTS, {
+      description: 'Requests to a provider endpoint that no entry governs (they bypass the openai SDK hook and fetch)',
+    });
+  }
+
+  /** A provider request no entry governs, by client and host (bounded). */
+  ungoverned(client: string, host: string): void {
+    this.ungovernedRequests.add(1, { client, host: this.labels.servers.label(host) ?? 'other' });
   }
 
   /**

@@ -1,22 +1,16 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { context, diag } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { detectProvider, type ProviderInfo } from '../providers/detect';
 import { observeApiPromise } from './api-promise';
 import { governorError, isGovernorErrorCode } from '../errors';
 import type { ClientClasses } from '../guards/fallback';
-import { Call, callIn, type Runtime, type SendRequest } from './call';
+import { Call, currentCall, runInCall, type Runtime, type SendRequest } from './call';
+import { SdkAttempts } from './sdk-attempts';
 import { operationForPath } from '../operations';
 import { rememberSecret } from '../redaction';
 import { isOwnedAttempt } from './sdk-request';
 import { GOVERNOR_HEADER, headerValue } from '../pipeline/wire';
 
-/**
- * The call whose HTTP exchange runs in this async context. Our own AsyncLocalStorage, not the
- * OpenTelemetry context: that one is a no-op when the app registered no context manager (a
- * hand-`wrap()`ped client), and the send step must be reached regardless.
- */
-const activeCall = new AsyncLocalStorage<Call>();
 const PATCHED = Symbol.for('llm-governor.patched');
 
 type AnyFn = (...args: any[]) => any;
@@ -88,7 +82,7 @@ export function patchClientMethods(target: object, getRuntime: () => Runtime | u
     if (!rt || !op || isTracingSuppressed(parent)) return originalPost.call(this, path, opts);
     let call: Call;
     try {
-      call = new Call(rt, op, providerOf(this), syncBody(opts), parent, this, path, classes ?? classesOf(this));
+      call = new Call(rt, op, providerOf(this), syncBody(opts), parent, new SdkAttempts(this, path, classes ?? classesOf(this)));
     } catch (err) {
       diag.error('llm-governor: could not start a call record; sending uninstrumented', err);
       return originalPost.call(this, path, opts);
@@ -96,10 +90,7 @@ export function patchClientMethods(target: object, getRuntime: () => Runtime | u
     const sendOptions = call.before(opts as { body?: unknown });
     let promise: unknown;
     try {
-      const send = () => originalPost.call(this, path, sendOptions);
-      // The send step finds its call in the OpenTelemetry context; only when no context manager
-      // carries it (none registered) does our own AsyncLocalStorage, which every promise pays for.
-      promise = context.with(call.ctx, () => (context.active() === call.ctx ? send() : activeCall.run(call, send)));
+      promise = runInCall(call, () => originalPost.call(this, path, sendOptions));
     } catch (err) {
       call.failed(err);
       throw err;
@@ -112,7 +103,7 @@ export function patchClientMethods(target: object, getRuntime: () => Runtime | u
     proto.fetchWithTimeout = function fetchWithTimeout(this: unknown, url: string, init: SendRequest['init'], ms: number, controller: AbortController) {
       // An attempt our send step built and sends itself (a retry, a backup): the network, as it is.
       if (isOwnedAttempt(init)) return originalFetch.call(this, url, init, ms, controller);
-      const call = callIn(context.active()) ?? activeCall.getStore();
+      const call = currentCall();
       if (!call) return originalFetch.call(this, url, init, ms, controller);
       return call.send({ url, init: init ?? {}, ms, controller, fetch: fetchOnce });
     };
@@ -121,8 +112,8 @@ export function patchClientMethods(target: object, getRuntime: () => Runtime | u
   if (typeof originalBuildRequest === 'function') {
     // The SDK's own options object of the call, for our retries to be built from (sdk-request.ts).
     proto.buildRequest = function buildRequest(this: unknown, options: unknown, props: unknown) {
-      const call = callIn(context.active()) ?? activeCall.getStore();
-      if (call && options && typeof options === 'object') call.sdkRequestOptions(this, options as Record<string, unknown>);
+      const call = currentCall();
+      if (call?.adapter instanceof SdkAttempts && options && typeof options === 'object') call.adapter.capture(this, options as Record<string, unknown>);
       return originalBuildRequest.call(this, options, props);
     };
   }

@@ -26,7 +26,7 @@ export interface RawAnswerCall {
   succeeded<T>(result: T): T;
   /** One parsed event; true when the app must not see it. */
   chunk(value: unknown): boolean;
-  streamEnded(outcome: 'completed' | 'broken' | 'error', error?: unknown): void;
+  streamEnded(outcome: 'completed' | 'broken' | 'aborted' | 'error', error?: unknown): void;
   addHolder(): void;
   releaseHolder(): void;
 }
@@ -80,7 +80,7 @@ function streamHooks(call: RawAnswerCall): BodyHooks {
     push: (b) => events.push(b),
     end: () => events.end(),
     done: () => call.streamEnded('completed'),
-    failed: (err) => call.streamEnded('error', err),
+    failed: (err) => call.streamEnded((err as { name?: unknown })?.name === 'AbortError' ? 'aborted' : 'error', err),
     cancelled: () => call.streamEnded('broken'),
   };
 }

@@ -1,19 +1,9 @@
-import { diag } from '@opentelemetry/api';
-import type { Target } from '../guards/fallback';
+import { context, diag, type Context } from '@opentelemetry/api';
+import type { ClientClasses, Target } from '../guards/fallback';
 import type { Body } from '../operations';
 import { TargetUnusable, type BuiltAttempt } from '../pipeline/send-layer';
+import type { CallAdapter, SendRequest } from './call-adapter';
 import { backupOptions, buildAttempt, sendAttempt, type BuiltRequest } from './sdk-request';
-
-/** What the transport hook hands to the send step: the SDK's request for this attempt. */
-export interface SendRequest {
-  url: string;
-  init: RequestInit & { signal?: AbortSignal | null; body?: unknown };
-  /** The per-attempt timeout the SDK computed. */
-  ms: number;
-  controller: AbortController;
-  /** The SDK's own fetchWithTimeout, unwrapped, bound to the client given. */
-  fetch: (client: unknown, url: string, init: RequestInit, ms: number, controller: AbortController) => Promise<Response>;
-}
 
 /**
  * The SDK adapter's half of the send path: every try of a call, built as the openai SDK builds
@@ -21,18 +11,26 @@ export interface SendRequest {
  * the retry count; a backup's) is built by the SDK's own steps (`sdk-request.ts`) from the SDK's
  * options object of the call, or a fresh one for a backup.
  */
-export class SdkAttempts {
+export class SdkAttempts implements CallAdapter {
   /** The SDK's request of this call, as its transport hook handed it over. */
   request?: SendRequest;
+  readonly clientRetries = false;
   /** The SDK's own options object of this call (its first buildRequest's). */
   private options?: Record<string, unknown>;
   /** A backup's request options, kept for all its tries (made only when a call falls back). */
   private backups?: Map<Target, Record<string, unknown>>;
 
   constructor(
-    private readonly client: unknown,
-    private readonly path: string,
+    readonly client: unknown,
+    readonly path: string,
+    readonly classes?: ClientClasses,
   ) {}
+
+  /** The moderation request is a call of its own (a child span), through the same client. */
+  moderations(model: string, input: unknown, ctx: Context): Promise<unknown> {
+    const client = this.client as { moderations: { create(o: object): Promise<unknown> } };
+    return context.with(ctx, () => client.moderations.create({ model, input }));
+  }
 
   /** The SDK's own options object, from its first buildRequest on this call's client. */
   capture(client: unknown, options: Record<string, unknown>): void {

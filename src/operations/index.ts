@@ -23,6 +23,9 @@ const BY_PATH: ReadonlyMap<string, Operation> = new Map([
   ['/moderations', moderation],
 ]);
 
+/** Every billable path, longest first (so that `/chat/completions` is found before `/completions`). */
+export const billablePaths: readonly string[] = [...BY_PATH.keys()].sort((a, b) => b.length - a.length);
+
 export function operationForPath(path: unknown): Operation | undefined {
   return typeof path === 'string' ? BY_PATH.get(path) : undefined;
 }

@@ -18,9 +18,9 @@ export const transport: Send = async (req, call) => {
   safely(() => rememberRequestCredentials(built.headers)); // an echo of them is redacted
   const started = performance.now();
   const controller = new AbortController();
-  const forward = () => controller.abort();
+  const forward = () => controller.abort(callSignal.reason);
   const callSignal = call.controller.signal;
-  if (callSignal.aborted) controller.abort();
+  if (callSignal.aborted) controller.abort(callSignal.reason);
   else callSignal.addEventListener('abort', forward, { once: true });
   const byApp = () => isAbort(call.signal) || callSignal.aborted;
   let response: Response | undefined;
@@ -46,7 +46,7 @@ export const transport: Send = async (req, call) => {
 
 /** Reads a JSON body whole within what is left of the timeout; a malformed one fails the attempt. */
 async function readWhole(response: Response, controller: AbortController, leftMs: number, call: CallScope): Promise<Response> {
-  const timer = setTimeout(() => controller.abort(), Math.max(0, leftMs));
+  const timer = Number.isFinite(leftMs) ? setTimeout(() => controller.abort(), Math.max(0, leftMs)) : undefined;
   let text: string;
   try {
     text = await response.text();

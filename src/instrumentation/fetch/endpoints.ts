@@ -1,0 +1,110 @@
+import { billablePaths, operationForPath, type Operation } from '../../operations';
+import { PROVIDER, type ProviderName } from '../../semconv';
+
+/**
+ * Which requests on the wire are provider calls: by host (or base URL), then by path. Pure: the
+ * hosts and base URLs come in, a verdict goes out.
+ *
+ * Hosts: `api.openai.com`, `api.x.ai`, `*.openai.azure.com`, `*.cognitiveservices.azure.com`,
+ * the base URLs in the providers' environment variables, and the hosts and base URLs of the
+ * config's `provider_overrides`. Paths: each billable operation's (`/chat/completions`,
+ * `/responses`, `/embeddings`, …), as the end of the URL's path, after any base path (`/v1`,
+ * Azure's `/openai/deployments/{name}`).
+ */
+
+const HOSTS = new Set(['api.openai.com', 'api.x.ai']);
+const HOST_SUFFIXES = ['.openai.azure.com', '.cognitiveservices.azure.com'];
+
+/** The environment variables that hold a provider's base URL, as its SDKs read them. */
+const ENV_BASE_URLS: ReadonlyArray<readonly [string, ProviderName]> = [
+  ['OPENAI_BASE_URL', PROVIDER.OPENAI],
+  ['AZURE_OPENAI_ENDPOINT', PROVIDER.AZURE],
+  ['XAI_API_ENDPOINT', PROVIDER.XAI],
+  ['XAI_BASE_URL', PROVIDER.XAI],
+];
+
+export interface Endpoints {
+  /** Extra hosts (a name, or `name:port`). */
+  readonly hosts: ReadonlySet<string>;
+  /** Base URLs (origin and path, no trailing slash), longest first, with the provider each names. */
+  readonly bases: ReadonlyArray<readonly [string, ProviderName]>;
+}
+
+/** A request found to be a provider call. */
+export interface ProviderRequest {
+  readonly op: Operation;
+  /** The operation's path (`/chat/completions`): the same as the SDK's, for the cache key. */
+  readonly path: string;
+  /** The URL up to the operation's path: the provider is detected from it. */
+  readonly baseURL: string;
+  /** `host:port` as the request names it. */
+  readonly host: string;
+  /** What the base URL's variable or override says the provider is. */
+  readonly provider?: ProviderName;
+}
+
+const trimSlash = (s: string) => s.replace(/\/+$/, '');
+
+export function endpointsFrom(env: NodeJS.ProcessEnv, overrides: Readonly<Record<string, ProviderName>> = {}): Endpoints {
+  const hosts = new Set<string>();
+  const bases: Array<readonly [string, ProviderName]> = [];
+  const addBase = (raw: string | undefined, name: ProviderName) => {
+    const v = raw?.trim();
+    if (!v) return;
+    try {
+      const u = new URL(v);
+      bases.push([trimSlash(`${u.origin}${u.pathname}`), name]);
+    } catch {
+      /* not a URL: nothing to match */
+    }
+  };
+  for (const [key, name] of Object.entries(overrides)) {
+    if (key.includes('://')) addBase(key, name);
+    else hosts.add(key.toLowerCase());
+  }
+  for (const [variable, name] of ENV_BASE_URLS) addBase(env[variable], name);
+  bases.sort((a, b) => b[0].length - a[0].length);
+  return { hosts, bases };
+}
+
+/** Is `host` (a hostname) one of the providers' own? */
+function isProviderHost(hostname: string): boolean {
+  return HOSTS.has(hostname) || HOST_SUFFIXES.some((s) => hostname.endsWith(s));
+}
+
+/**
+ * The provider call a request is, or undefined for every other request. `url` is absolute.
+ * Only `POST` carries a billable operation.
+ */
+export function providerRequest(url: string, method: string | undefined, endpoints: Endpoints): ProviderRequest | undefined {
+  if (method && method.toUpperCase() !== 'POST') return undefined;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined;
+  }
+  const hostname = u.hostname.toLowerCase();
+  const where = `${u.origin}${u.pathname}`;
+  const base = endpoints.bases.find(([b]) => where === b || where.startsWith(`${b}/`));
+  if (!base && !isProviderHost(hostname) && !endpoints.hosts.has(hostname) && !endpoints.hosts.has(u.host)) return undefined;
+  const provider = base?.[1];
+  const path = billablePaths.find((p) => u.pathname.endsWith(p));
+  const op = path && operationForPath(path);
+  if (!path || !op) return undefined;
+  return { op, path, baseURL: `${u.origin}${u.pathname.slice(0, -path.length)}`, host: u.host, provider };
+}
+
+/** Is `host` a provider's, by name alone (for traffic no entry sees: `http.request`)? */
+export function isProviderEndpoint(hostname: string, port: number | undefined, endpoints: Endpoints): boolean {
+  const h = hostname.toLowerCase();
+  if (isProviderHost(h) || endpoints.hosts.has(h) || (port !== undefined && endpoints.hosts.has(`${h}:${port}`))) return true;
+  return endpoints.bases.some(([b]) => {
+    try {
+      const u = new URL(b);
+      return u.hostname === h && (port === undefined || Number(u.port || (u.protocol === 'http:' ? 80 : 443)) === port);
+    } catch {
+      return false;
+    }
+  });
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { clientOf, refusalStatus } from '../../src/instrumentation/fetch/clients';
+import { endpointsFrom, isProviderEndpoint, providerRequest } from '../../src/instrumentation/fetch/endpoints';
+import type { Refusal } from '../../src/pipeline/wire';
+
+const env = { OPENAI_BASE_URL: 'http://127.0.0.1:4010/v1', AZURE_OPENAI_ENDPOINT: 'https://corp-gw.internal/azure' };
+const endpoints = endpointsFrom(env, { 'llm.example.net': 'x_ai', 'https://proxy.example.com/openai': 'openai' });
+
+describe('which fetch requests are provider calls', () => {
+  it.each([
+    ['https://api.openai.com/v1/chat/completions', 'POST', { path: '/chat/completions', baseURL: 'https://api.openai.com/v1' }],
+    ['https://api.openai.com/v1/completions', 'POST', { path: '/completions', baseURL: 'https://api.openai.com/v1' }],
+    ['https://api.openai.com/v1/responses', 'POST', { path: '/responses' }],
+    ['https://api.openai.com/v1/embeddings', 'POST', { path: '/embeddings' }],
+    ['https://api.openai.com/v1/images/generations', 'POST', { path: '/images/generations' }],
+    ['https://api.openai.com/v1/audio/transcriptions', 'POST', { path: '/audio/transcriptions' }],
+    ['https://api.openai.com/v1/moderations', 'POST', { path: '/moderations' }],
+    ['https://api.x.ai/v1/chat/completions', 'POST', { path: '/chat/completions', host: 'api.x.ai' }],
+    ['https://res.openai.azure.com/openai/deployments/gpt4o/chat/completions?api-version=2024-10-21', 'POST', { baseURL: 'https://res.openai.azure.com/openai/deployments/gpt4o' }],
+    ['https://res.cognitiveservices.azure.com/openai/v1/responses', 'POST', { path: '/responses' }],
+    ['http://127.0.0.1:4010/v1/chat/completions', 'POST', { provider: 'openai' }],
+    ['https://corp-gw.internal/azure/openai/deployments/d/embeddings', 'POST', { provider: 'azure.ai.openai' }],
+    ['https://llm.example.net/v1/chat/completions', 'POST', { host: 'llm.example.net' }],
+    ['https://proxy.example.com/openai/v1/responses', 'POST', { provider: 'openai' }],
+  ])('%s %s is a provider call', (url, method, expected) => {
+    expect(providerRequest(url, method, endpoints)).toMatchObject(expected);
+  });
+
+  it.each([
+    ['https://api.openai.com/v1/chat/completions', 'GET'], // listing stored completions is not billed
+    ['https://api.openai.com/v1/files', 'POST'],
+    ['https://api.openai.com/v1/batches', 'POST'],
+    ['https://example.com/v1/chat/completions', 'POST'], // not a provider's host
+    ['http://127.0.0.1:4011/v1/chat/completions', 'POST'], // another port of the same host
+    ['http://127.0.0.1:4010/v2/chat/completions', 'POST'], // outside the base URL
+    ['https://api.openai.com.evil.example/v1/chat/completions', 'POST'],
+    ['not a url', 'POST'],
+  ])('%s %s passes through', (url, method) => {
+    expect(providerRequest(url, method, endpoints)).toBeUndefined();
+  });
+
+  it.each([
+    ['api.openai.com', 443, true],
+    ['x.openai.azure.com', 443, true],
+    ['127.0.0.1', 4010, true],
+    ['127.0.0.1', 4011, false],
+    ['llm.example.net', 443, true],
+    ['example.com', 443, false],
+  ])('host %s:%s is a provider endpoint: %s', (host, port, expected) => {
+    expect(isProviderEndpoint(host, port, endpoints)).toBe(expected);
+  });
+});
+
+describe('which client sent a request, and the refusal each gets', () => {
+  it.each([
+    ['ai-sdk/openai/3.0.1 ai-sdk/provider-utils/4.0.0 runtime/node.js/20', 'ai-sdk'],
+    ['ai-sdk-openai/3.0.1 ai-sdk-provider-utils/4.0.15', 'ai-sdk'],
+    ['OpenAI/JS 6.49.0', 'openai'],
+    ['langchain-js/0.3', 'langchain'],
+    ['curl/8.0', 'other'],
+    [undefined, 'other'],
+  ])('%s is %s', (ua, client) => {
+    expect(clientOf(ua)).toBe(client);
+  });
+
+  const refusal = (code: Refusal['code'], status: number): Refusal => ({ code, status, message: '', details: {} });
+  it.each([
+    ['budget_exceeded', 429, 'ai-sdk', 402],
+    ['budget_unavailable', 503, 'ai-sdk', 424],
+    ['circuit_open', 503, 'ai-sdk', 424],
+    ['rate_limited', 429, 'ai-sdk', 424],
+    ['content_blocked', 400, 'ai-sdk', 400],
+    ['budget_exceeded', 429, 'openai', 429],
+    ['circuit_open', 503, 'other', 503],
+  ] as const)('%s (%s) for %s: %s', (code, status, client, expected) => {
+    const got = refusalStatus(refusal(code, status), client);
+    expect(got).toBe(expected);
+    // The AI SDK retries 408, 409, 429 and every 5xx: none of its answers is one of those.
+    if (client === 'ai-sdk') expect(got === 408 || got === 409 || got === 429 || got >= 500).toBe(false);
+  });
+});
