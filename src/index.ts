@@ -8,3 +8,4 @@ export * as semconv from './semconv';
 export { withAttributes, type Attribution } from './attribution';
 export { BudgetExceededError, BudgetUnavailableError, CircuitOpenError, RateLimitExceededError, ContentBlockedError, type BudgetExceededDetails } from './errors';
 export { PriceTable } from './cost/prices';
+export { flush } from './flush';

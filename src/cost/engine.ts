@@ -211,6 +211,14 @@ export class BudgetEngine {
    */
   async drain(timeoutMs: number): Promise<void> {
     this.stop();
+    await this.settled(timeoutMs);
+  }
+
+  /**
+   * Every settlement on its way, and every one kept while the store was down, given a chance to
+   * land, for at most `timeoutMs`; leases go on (a serverless handler's `flush()`, not an end).
+   */
+  async settled(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline && (this.inflight.size > 0 || this.pending.size > 0)) {
       if (this.pending.size > 0 && this.inflight.size === 0) this.retryPending();

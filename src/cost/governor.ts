@@ -239,6 +239,11 @@ export class Governor {
     }
   }
 
+  /** Settlements on their way land (or `flush_timeout_ms` passes); nothing is closed. */
+  async flush(): Promise<void> {
+    await this.engine?.settled(this.config.flush_timeout_ms);
+  }
+
   async shutdown(): Promise<void> {
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     await this.engine?.drain(this.config.flush_timeout_ms);

@@ -83,6 +83,12 @@ export class LlmGovernorInstrumentation extends InstrumentationBase<LlmGovernorI
     await this.audit.flush();
   }
 
+  /** Budget settlements on their way land, then the audit trail is written out; nothing is closed. */
+  async flush(): Promise<void> {
+    await this.costGovernor?.flush();
+    await this.audit.flush();
+  }
+
   /** The cost and budget governor (created on first use). */
   get governorInstance(): Governor | undefined {
     return this.costGovernor;
