@@ -69,6 +69,8 @@ export class Call {
   private readonly p: CallParts;
   private readonly s: CallState;
   private finished = false;
+  /** How the call ended, once it has. */
+  private ended?: CallEnd;
   private holders = 0;
   private failure?: unknown;
 
@@ -220,9 +222,9 @@ export class Call {
     if (--this.holders <= 0) this.abandon('unread');
   }
 
-  /** Runs `cb` once, when the call ends, whatever the exit. */
+  /** Runs `cb` once, when the call ends, whatever the exit (at once, with how it ended, if it has). */
   onFinish(cb: (end: CallEnd) => void): void {
-    if (this.finished) safely(() => cb({ outcome: 'completed', tokens: 0 }));
+    if (this.ended) safely(() => cb(this.ended!));
     else this.p.finishers.push(cb);
   }
 
@@ -256,6 +258,7 @@ export class Call {
     const spent = a.cached ? undefined : cost;
     safely(() => rt.governor?.settle(a.admission, spent));
     const end: CallEnd = { outcome, error: this.failure, tokens: produced ? (rec.usage.inputTokens ?? 0) + (rec.usage.outputTokens ?? 0) : 0 };
+    this.ended = end;
     for (const cb of this.p.finishers) safely(() => cb(end));
     const durationSeconds = (performance.now() - rec.startTime) / 1000;
     if (voice.auditing) safely(() => voice.audit(...endEvent(outcome, rec, a, cost, this.failure, durationSeconds * 1000)));

@@ -94,17 +94,3 @@ export function providerRequest(url: string, method: string | undefined, endpoin
   if (!path || !op) return undefined;
   return { op, path, baseURL: `${u.origin}${u.pathname.slice(0, -path.length)}`, host: u.host, provider };
 }
-
-/** Is `host` a provider's, by name alone (for traffic no entry sees: `http.request`)? */
-export function isProviderEndpoint(hostname: string, port: number | undefined, endpoints: Endpoints): boolean {
-  const h = hostname.toLowerCase();
-  if (isProviderHost(h) || endpoints.hosts.has(h) || (port !== undefined && endpoints.hosts.has(`${h}:${port}`))) return true;
-  return endpoints.bases.some(([b]) => {
-    try {
-      const u = new URL(b);
-      return u.hostname === h && (port === undefined || Number(u.port || (u.protocol === 'http:' ? 80 : 443)) === port);
-    } catch {
-      return false;
-    }
-  });
-}

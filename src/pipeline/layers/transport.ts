@@ -18,8 +18,8 @@ export const transport: Send = async (req, call) => {
   safely(() => rememberRequestCredentials(built.headers)); // an echo of them is redacted
   const started = performance.now();
   const controller = new AbortController();
-  const forward = () => controller.abort(callSignal.reason);
   const callSignal = call.controller.signal;
+  const forward = () => controller.abort(callSignal.reason);
   if (callSignal.aborted) controller.abort(callSignal.reason);
   else callSignal.addEventListener('abort', forward, { once: true });
   const byApp = () => isAbort(call.signal) || callSignal.aborted;
