@@ -1,26 +1,28 @@
 import { diag, metrics, trace } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { defaultResource, detectResources, envDetector, hostDetector, processDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { sharedPrometheusEndpoint } from './metrics-endpoint/endpoint';
 import { logProcessorsFromEnv, type AuditExportReport } from './sdk-logs';
 
 /**
  * Starts the OpenTelemetry SDK for an app that has none, from the standard environment:
  * OTEL_TRACES_EXPORTER / OTEL_LOGS_EXPORTER / OTEL_EXPORTER_OTLP_* / OTEL_SERVICE_NAME /
- * OTEL_SDK_DISABLED. Metrics default to the Prometheus exporter (OTEL_EXPORTER_PROMETHEUS_HOST /
- * OTEL_EXPORTER_PROMETHEUS_PORT, default 9464) unless OTEL_METRICS_EXPORTER says otherwise. The
+ * OTEL_SDK_DISABLED. Metrics default to a Prometheus endpoint (OTEL_EXPORTER_PROMETHEUS_HOST /
+ * OTEL_EXPORTER_PROMETHEUS_PORT, default 9464), one for all the processes and threads of the
+ * app (metrics-endpoint/), unless OTEL_METRICS_EXPORTER asks for another exporter. The
  * log exporters are the ones NodeSDK would build, observed: `auditExports` hears what each
  * really delivered of the audit records, and what it lost.
  */
 export function startSdk(options: { instrumentations: Instrumentation[]; serviceName?: string; auditExports?: AuditExportReport }): NodeSDK | undefined {
   if (/^true$/i.test(process.env.OTEL_SDK_DISABLED ?? '')) return undefined;
-  const metricsFromEnv = !!process.env.OTEL_METRICS_EXPORTER?.trim();
+  const asked = process.env.OTEL_METRICS_EXPORTER?.trim().toLowerCase();
+  const metricsFromEnv = !!asked && asked !== 'prometheus';
   const logRecordProcessors = options.auditExports ? logProcessorsFromEnv(options.auditExports) : undefined;
   const sdk = new NodeSDK({
     instrumentations: options.instrumentations,
-    ...(metricsFromEnv ? {} : { metricReaders: [new PrometheusExporter()] }),
+    ...(metricsFromEnv ? {} : { metricReaders: [sharedPrometheusEndpoint()] }),
     ...(logRecordProcessors ? { logRecordProcessors } : {}),
     resource: settledResource(options.serviceName),
     autoDetectResources: false,
