@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { clientOf, refusalStatus } from '../../src/instrumentation/fetch/clients';
 import { endpointsFrom, providerRequest } from '../../src/instrumentation/fetch/endpoints';
+import { namedModel } from '../../src/instrumentation/fetch/request';
 import type { Refusal } from '../../src/pipeline/wire';
 
 const env = { OPENAI_BASE_URL: 'http://127.0.0.1:4010/v1', AZURE_OPENAI_ENDPOINT: 'https://corp-gw.internal/azure' };
-const endpoints = endpointsFrom(env, { 'llm.example.net': 'x_ai', 'https://proxy.example.com/openai': 'openai' });
+const endpoints = endpointsFrom(env, { 'llm.example.net': 'x_ai', 'gw.internal:8443': 'azure.ai.openai', 'https://proxy.example.com/openai': 'openai' });
 
 describe('which fetch requests are provider calls', () => {
   it.each([
@@ -22,6 +23,7 @@ describe('which fetch requests are provider calls', () => {
     ['https://corp-gw.internal/azure/openai/deployments/d/embeddings', 'POST', { provider: 'azure.ai.openai' }],
     ['https://llm.example.net/v1/chat/completions', 'POST', { host: 'llm.example.net' }],
     ['https://proxy.example.com/openai/v1/responses', 'POST', { provider: 'openai' }],
+    ['https://gw.internal:8443/openai/v1/chat/completions', 'POST', { provider: 'azure.ai.openai', host: 'gw.internal:8443' }],
   ])('%s %s is a provider call', (url, method, expected) => {
     expect(providerRequest(url, method, endpoints)).toMatchObject(expected);
   });
@@ -37,6 +39,51 @@ describe('which fetch requests are provider calls', () => {
     ['not a url', 'POST'],
   ])('%s %s passes through', (url, method) => {
     expect(providerRequest(url, method, endpoints)).toBeUndefined();
+  });
+});
+
+describe('the provider and the Azure deployment a request names', () => {
+  const none = endpointsFrom({});
+  it.each([
+    // The providers' own hosts name their provider, whatever the path style.
+    ['https://api.openai.com/v1/chat/completions', { provider: 'openai', deployment: undefined }],
+    ['https://api.x.ai/v1/responses', { provider: 'x_ai' }],
+    ['https://res.openai.azure.com/openai/v1/chat/completions?api-version=v1', { provider: 'azure.ai.openai', deployment: undefined }],
+    ['https://res.cognitiveservices.azure.com/openai/v1/responses', { provider: 'azure.ai.openai' }],
+    // Deployment-based URLs: the segment before the operation's path, decoded.
+    ['https://res.openai.azure.com/openai/deployments/prod-4o/chat/completions?api-version=2024-10-21', { deployment: 'prod-4o', path: '/chat/completions' }],
+    ['https://res.openai.azure.com/openai/deployments/emb%20small/embeddings', { deployment: 'emb small', path: '/embeddings' }],
+    ['https://res.openai.azure.com/openai/deployments/whisper/audio/transcriptions?api-version=2024-06-01', { deployment: 'whisper', path: '/audio/transcriptions' }],
+    ['https://res.openai.azure.com/openai/deployments/img/images/generations', { deployment: 'img', path: '/images/generations' }],
+    ['https://res.openai.azure.com/openai/deployments/%E0%A4%A/chat/completions', { deployment: undefined }], // not decodable: none
+    ['https://res.openai.azure.com/openai/deployments//chat/completions', { deployment: undefined }],
+    ['https://res.openai.azure.com/openai/deployments/d/extra/chat/completions', { deployment: undefined }], // not right before the operation
+  ])('%s', (url, expected) => {
+    expect(providerRequest(url, 'POST', none)).toMatchObject(expected);
+  });
+
+  it('a base URL named in the environment or the config wins over the host', () => {
+    const gw = endpointsFrom({ OPENAI_BASE_URL: 'https://res.openai.azure.com/openai/v1' });
+    expect(providerRequest('https://res.openai.azure.com/openai/v1/chat/completions', 'POST', gw)?.provider).toBe('openai');
+  });
+
+  it.each(['XAI_BASE_URL', 'XAI_API_ENDPOINT'])('%s names an xAI base URL', (variable) => {
+    const xai = endpointsFrom({ [variable]: 'http://127.0.0.1:4020/xai/v1/' });
+    expect(providerRequest('http://127.0.0.1:4020/xai/v1/chat/completions', 'POST', xai)).toMatchObject({ provider: 'x_ai', baseURL: 'http://127.0.0.1:4020/xai/v1' });
+  });
+});
+
+describe("a call's model when the body names none", () => {
+  it.each([
+    ['the body names it', { path: '/chat/completions', deployment: 'prod-4o' }, { model: 'gpt-4o' }, { body: { model: 'gpt-4o' }, path: '/chat/completions' }],
+    ['no deployment in the URL', { path: '/chat/completions' }, { messages: [] }, { body: { messages: [] }, path: '/chat/completions' }],
+    ['the deployment', { path: '/chat/completions', deployment: 'prod-4o' }, { messages: [] }, { body: { messages: [], model: 'prod-4o' }, path: '/deployments/prod-4o/chat/completions' }],
+    ['a body that is not JSON (a form)', { path: '/audio/transcriptions', deployment: 'whisper' }, undefined, { body: { model: 'whisper' }, path: '/deployments/whisper/audio/transcriptions' }],
+    ['a model that is not a string', { path: '/embeddings', deployment: 'emb small' }, { model: 7 }, { body: { model: 'emb small' }, path: '/deployments/emb%20small/embeddings' }],
+  ] as const)('%s', (_, match, body, expected) => {
+    const before = body && structuredClone(body);
+    expect(namedModel(match, body as Record<string, unknown> | undefined)).toEqual(expected);
+    expect(body).toEqual(before); // the client's own body is never changed
   });
 });
 

@@ -10,10 +10,20 @@ import { PROVIDER, type ProviderName } from '../../semconv';
  * config's `provider_overrides`. Paths: each billable operation's (`/chat/completions`,
  * `/responses`, `/embeddings`, …), as the end of the URL's path, after any base path (`/v1`,
  * Azure's `/openai/deployments/{name}`).
+ *
+ * The provider a request names: its base URL's (a variable or an override), else its host's (an
+ * override, or a provider's own host). An Azure deployment-based URL also names the deployment,
+ * which is the request's model when the body has none.
  */
 
-const HOSTS = new Set(['api.openai.com', 'api.x.ai']);
-const HOST_SUFFIXES = ['.openai.azure.com', '.cognitiveservices.azure.com'];
+const HOSTS: ReadonlyMap<string, ProviderName> = new Map([
+  ['api.openai.com', PROVIDER.OPENAI],
+  ['api.x.ai', PROVIDER.XAI],
+]);
+const HOST_SUFFIXES: ReadonlyArray<readonly [string, ProviderName]> = [
+  ['.openai.azure.com', PROVIDER.AZURE],
+  ['.cognitiveservices.azure.com', PROVIDER.AZURE],
+];
 
 /** The environment variables that hold a provider's base URL, as its SDKs read them. */
 const ENV_BASE_URLS: ReadonlyArray<readonly [string, ProviderName]> = [
@@ -24,8 +34,8 @@ const ENV_BASE_URLS: ReadonlyArray<readonly [string, ProviderName]> = [
 ];
 
 export interface Endpoints {
-  /** Extra hosts (a name, or `name:port`). */
-  readonly hosts: ReadonlySet<string>;
+  /** Extra hosts (a name, or `name:port`), with the provider each is. */
+  readonly hosts: ReadonlyMap<string, ProviderName>;
   /** Base URLs (origin and path, no trailing slash), longest first, with the provider each names. */
   readonly bases: ReadonlyArray<readonly [string, ProviderName]>;
 }
@@ -39,14 +49,16 @@ export interface ProviderRequest {
   readonly baseURL: string;
   /** `host:port` as the request names it. */
   readonly host: string;
-  /** What the base URL's variable or override says the provider is. */
-  readonly provider?: ProviderName;
+  /** What the base URL's variable or override, or else the host, says the provider is. */
+  readonly provider: ProviderName;
+  /** The Azure deployment a deployment-based URL names (`…/deployments/{name}/chat/completions`). */
+  readonly deployment?: string;
 }
 
 const trimSlash = (s: string) => s.replace(/\/+$/, '');
 
 export function endpointsFrom(env: NodeJS.ProcessEnv, overrides: Readonly<Record<string, ProviderName>> = {}): Endpoints {
-  const hosts = new Set<string>();
+  const hosts = new Map<string, ProviderName>();
   const bases: Array<readonly [string, ProviderName]> = [];
   const addBase = (raw: string | undefined, name: ProviderName) => {
     const v = raw?.trim();
@@ -60,16 +72,27 @@ export function endpointsFrom(env: NodeJS.ProcessEnv, overrides: Readonly<Record
   };
   for (const [key, name] of Object.entries(overrides)) {
     if (key.includes('://')) addBase(key, name);
-    else hosts.add(key.toLowerCase());
+    else hosts.set(key.toLowerCase(), name);
   }
   for (const [variable, name] of ENV_BASE_URLS) addBase(env[variable], name);
   bases.sort((a, b) => b[0].length - a[0].length);
   return { hosts, bases };
 }
 
-/** Is `host` (a hostname) one of the providers' own? */
-function isProviderHost(hostname: string): boolean {
-  return HOSTS.has(hostname) || HOST_SUFFIXES.some((s) => hostname.endsWith(s));
+/** The provider whose own host `hostname` is, if it is one. */
+function providerHost(hostname: string): ProviderName | undefined {
+  return HOSTS.get(hostname) ?? HOST_SUFFIXES.find(([suffix]) => hostname.endsWith(suffix))?.[1];
+}
+
+/** The deployment named right before the operation's path (`/deployments/{name}`), decoded. */
+function deploymentIn(basePath: string): string | undefined {
+  const m = /\/deployments\/([^/]+)$/.exec(basePath);
+  if (!m) return undefined;
+  try {
+    return decodeURIComponent(m[1]!);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -87,10 +110,11 @@ export function providerRequest(url: string, method: string | undefined, endpoin
   const hostname = u.hostname.toLowerCase();
   const where = `${u.origin}${u.pathname}`;
   const base = endpoints.bases.find(([b]) => where === b || where.startsWith(`${b}/`));
-  if (!base && !isProviderHost(hostname) && !endpoints.hosts.has(hostname) && !endpoints.hosts.has(u.host)) return undefined;
-  const provider = base?.[1];
+  const provider = base?.[1] ?? endpoints.hosts.get(u.host) ?? endpoints.hosts.get(hostname) ?? providerHost(hostname);
+  if (!provider) return undefined;
   const path = billablePaths.find((p) => u.pathname.endsWith(p));
   const op = path && operationForPath(path);
   if (!path || !op) return undefined;
-  return { op, path, baseURL: `${u.origin}${u.pathname.slice(0, -path.length)}`, host: u.host, provider };
+  const basePath = u.pathname.slice(0, -path.length);
+  return { op, path, baseURL: `${u.origin}${basePath}`, host: u.host, provider, deployment: deploymentIn(basePath) };
 }

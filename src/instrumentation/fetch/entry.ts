@@ -9,7 +9,7 @@ import { FetchAttempts, sendWith } from './attempts';
 import { clientOf, refusalFor } from './clients';
 import { endpointsFrom, providerRequest, type Endpoints, type ProviderRequest } from './endpoints';
 import { watchUngoverned } from './ungoverned';
-import { jsonObjectOf, linkSignal, ProviderAnswerError, requestOf, withJsonBody, type WireRequest } from './request';
+import { jsonObjectOf, linkSignal, namedModel, ProviderAnswerError, requestOf, withJsonBody, type WireRequest } from './request';
 
 /**
  * The wire entry: the process's global `fetch`, wrapped before the app loads, for the clients
@@ -78,7 +78,9 @@ class FetchEntry {
     try {
       req = await requestOf(input, init);
       const body = jsonObjectOf(req.init.body);
-      call = new Call(rt, match.op, this.providerOf(match, rt), body, parent, new FetchAttempts(match.path, match.baseURL, (u, i, ctx) => this.moderation(u, i, ctx)));
+      const named = namedModel(match, body);
+      const attempts = new FetchAttempts(named.path, match.baseURL, (u, i, ctx) => this.moderation(u, i, ctx));
+      call = new Call(rt, match.op, this.providerOf(match, rt), named.body, parent, attempts);
       req.body = body;
     } catch (err) {
       diag.error('llm-governor: could not start a call record for a fetch request; sending it uninstrumented', err);
@@ -133,7 +135,7 @@ class FetchEntry {
     let info = this.providers.get(match.baseURL);
     if (!info) {
       const overrides: Record<string, ProviderName> = { ...rt.config.provider_overrides };
-      if (match.provider) overrides[match.baseURL] ??= match.provider;
+      overrides[match.baseURL] ??= match.provider;
       info = detectProvider({ baseURL: match.baseURL, isAzureClient: false, overrides, xaiEndpoint: process.env.XAI_API_ENDPOINT });
       if (this.providers.size >= 256) this.providers.clear();
       this.providers.set(match.baseURL, info);

@@ -1,4 +1,5 @@
 import type { Body } from '../../operations';
+import type { ProviderRequest } from './endpoints';
 
 /** A provider request as the client handed it to `fetch`, taken apart once. */
 export interface WireRequest {
@@ -41,6 +42,18 @@ export function jsonObjectOf(body: unknown): Body | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The body the call's record starts from, and the operation path its cache key is made with. An
+ * Azure deployment URL needs no `model` in the body: then the deployment is the call's model (its
+ * span, price, budgets, breaker) and is kept in the path, so that two deployments asked the same
+ * never share a cached answer. What is sent is still the client's own body.
+ */
+export function namedModel(match: Pick<ProviderRequest, 'path' | 'deployment'>, body: Body | undefined): { body: Body | undefined; path: string } {
+  const deployment = typeof body?.model === 'string' ? undefined : match.deployment;
+  if (!deployment) return { body, path: match.path };
+  return { body: { ...body, model: deployment }, path: `/deployments/${encodeURIComponent(deployment)}${match.path}` };
 }
 
 /** The init with a changed JSON body: written again, its old length dropped. */
