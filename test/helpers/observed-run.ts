@@ -30,16 +30,7 @@ export async function runObserved(o: Omit<RunOptions, 'preload' | 'onReady'> & {
       ...o,
       env: { WAIT_FOR_SCRAPE: '1', ...telemetryEnv(otlp.url, port), ...o.env },
       onReady: async (child) => {
-        // Let asynchronous settlements land before scraping, and the batched OTLP exports arrive
-        // (the app exits with process.exit, which flushes nothing): wait until they stop coming.
-        await new Promise((res) => setTimeout(res, 200));
-        const started = Date.now();
-        let seen = -1;
-        while (Date.now() - started < 2_000 && (otlp.raw.length === 0 || otlp.raw.length !== seen)) {
-          seen = otlp.raw.length;
-          await new Promise((res) => setTimeout(res, 150));
-        }
-        scrape = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        scrape = await settledScrape(otlp, port);
         child.stdin!.end();
       },
     });
@@ -54,6 +45,22 @@ export async function runObserved(o: Omit<RunOptions, 'preload' | 'onReady'> & {
   } finally {
     await otlp.close();
   }
+}
+
+/**
+ * The app's Prometheus scrape, once its work is done: asynchronous settlements have landed and the
+ * batched OTLP exports have arrived (an app that exits with process.exit flushes nothing), waiting
+ * until they stop coming.
+ */
+export async function settledScrape(otlp: { raw: unknown[] }, port: number): Promise<string> {
+  await new Promise((res) => setTimeout(res, 200));
+  const started = Date.now();
+  let seen = -1;
+  while (Date.now() - started < 2_000 && (otlp.raw.length === 0 || otlp.raw.length !== seen)) {
+    seen = otlp.raw.length;
+    await new Promise((res) => setTimeout(res, 150));
+  }
+  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 }
 
 /** Sum of a metric's samples whose labels include `labels`. */
