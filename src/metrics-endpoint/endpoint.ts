@@ -7,7 +7,7 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { CollectionResult, MetricReader, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import { RelayHub } from './hub';
 import { withMembers } from './merge';
-import { endpointRole, type EndpointRole, relaySocketPath } from './place';
+import { endpointRole, type EndpointRole, relaySocketPath, threadTargets } from './place';
 import { RelayClient } from './relay';
 
 const ROLE_KEY = 'llm-governor:metrics-endpoint';
@@ -21,13 +21,15 @@ interface Options {
   host: string | undefined;
   endpoint: string;
   role: EndpointRole;
-  socket: { dir?: string; path: string };
+  /** The relay socket of a group. */
+  socketOf: (group: string) => { dir?: string; path: string };
 }
 
 /**
  * The Prometheus endpoint, shared by every process and thread of a group (see place.ts): the
  * first main thread that binds the port serves it; every other member relays its metrics to it
- * over a local socket, and they are served with a `worker` label. A cluster worker or a thread
+ * over a local socket, and they are served with a `worker` label. A process that cannot bind
+ * the port relays to its parent's endpoint when the parent serves one (a dev server's child). A cluster worker or a thread
  * never binds the port that another member holds (no EADDRINUSE); when the serving member goes
  * away, the next one to bind the port takes over.
  */
@@ -57,12 +59,12 @@ class SharedPrometheusEndpoint extends PrometheusExporter {
 
   private async elect(): Promise<void> {
     if (this.closed) return;
-    if ((this.options.role.mayServe && (await this.serve())) || (await this.follow())) {
+    if ((await this.serve()) || (await this.follow())) {
       this.failures = 0;
       return;
     }
     if (++this.failures === TRIES_BEFORE_WARNING) {
-      const where = this.options.role.mayServe ? `port ${this.options.port} is in use by another process` : `no process of this app serves port ${this.options.port}`;
+      const where = this.options.role.serves ? `port ${this.options.port} is in use by another process` : `no process of this app serves port ${this.options.port}`;
       diag.warn(`llm-governor: ${where}: these metrics are not served (set OTEL_EXPORTER_PROMETHEUS_PORT to a free port, or OTEL_METRICS_EXPORTER=otlp to push them)`);
     }
     this.retryIn(Math.min(10_000, 250 * 2 ** Math.min(this.failures, 6)) * (0.75 + Math.random() / 2));
@@ -76,6 +78,8 @@ class SharedPrometheusEndpoint extends PrometheusExporter {
   }
 
   private serve(): Promise<boolean> {
+    const group = this.options.role.serves;
+    if (!group) return Promise.resolve(false);
     const server = createServer((req, res) => this.answer(req, res));
     return new Promise((resolve) => {
       server.once('error', () => resolve(false));
@@ -85,7 +89,7 @@ class SharedPrometheusEndpoint extends PrometheusExporter {
         server.on('error', () => undefined);
         this.server = server;
         const hub = new RelayHub();
-        hub.open(this.options.socket).then(
+        hub.open(this.options.socketOf(group)).then(
           () => {
             this.hub = hub;
           },
@@ -97,13 +101,18 @@ class SharedPrometheusEndpoint extends PrometheusExporter {
   }
 
   private async follow(): Promise<boolean> {
-    const relay = new RelayClient(this.options.role.label ?? `pid-${process.pid}`, () => this.ownScopeMetrics());
-    const connected = await relay.connect(this.options.socket.path, () => {
-      this.relay = undefined;
-      this.retryIn(100 + Math.random() * 400);
-    });
-    if (connected) this.relay = relay;
-    return connected;
+    for (const target of this.options.role.relaysTo) {
+      const relay = new RelayClient(target.label, () => this.ownScopeMetrics());
+      const connected = await relay.connect(this.options.socketOf(target.group).path, () => {
+        this.relay = undefined;
+        this.retryIn(100 + Math.random() * 400);
+      });
+      if (connected) {
+        this.relay = relay;
+        return true;
+      }
+    }
+    return false;
   }
 
   private answer(req: IncomingMessage, res: ServerResponse): void {
@@ -127,9 +136,9 @@ class SharedPrometheusEndpoint extends PrometheusExporter {
   }
 }
 
-function inheritedRole(): EndpointRole | undefined {
-  const v = getEnvironmentData(ROLE_KEY) as EndpointRole | undefined;
-  return v && typeof v.group === 'string' ? v : undefined;
+function inheritedTargets(): ReturnType<typeof threadTargets> | undefined {
+  const v = getEnvironmentData(ROLE_KEY);
+  return Array.isArray(v) && v.every((t) => typeof t?.group === 'string') ? v : undefined;
 }
 
 /**
@@ -148,10 +157,11 @@ export function sharedPrometheusEndpoint(env: NodeJS.ProcessEnv = process.env): 
     threadId,
     clusterWorkerId: cluster.isWorker ? cluster.worker?.id : undefined,
     env,
-    inherited: isMainThread ? undefined : inheritedRole(),
+    inherited: isMainThread ? undefined : inheritedTargets(),
   });
-  setEnvironmentData(ROLE_KEY, { group: role.group, label: role.label, mayServe: false });
+  setEnvironmentData(ROLE_KEY, threadTargets(role));
   const port = Number(env.OTEL_EXPORTER_PROMETHEUS_PORT) || 9464;
   const host = env.OTEL_EXPORTER_PROMETHEUS_HOST?.trim() || undefined;
-  return new SharedPrometheusEndpoint({ port, host, endpoint: '/metrics', role, socket: relaySocketPath({ platform: process.platform, uid: process.getuid?.(), tmpdir: tmpdir() }, role.group, port) });
+  const here = { platform: process.platform, uid: process.getuid?.(), tmpdir: tmpdir() };
+  return new SharedPrometheusEndpoint({ port, host, endpoint: '/metrics', role, socketOf: (group) => relaySocketPath(here, group, port) });
 }

@@ -13,35 +13,53 @@ export interface ProcessPlace {
   clusterWorkerId: number | undefined;
   env: NodeJS.ProcessEnv;
   /** What the main thread handed to its worker threads (worker_threads' environment data). */
-  inherited: EndpointRole | undefined;
+  inherited: { group: string; label: string | undefined }[] | undefined;
+}
+
+/** A group's relay, and the label this member's series carry there. */
+export interface RelayTarget {
+  group: string;
+  label: string;
 }
 
 /**
- * One endpoint is shared by a group: a plain process and its worker threads; a node:cluster
- * primary, its workers and their threads; a PM2 app's instances. `label` names a member's own
- * series on the shared endpoint (the `worker` label); the member that serves has none.
+ * One endpoint is shared by a group: a plain process, its worker threads and the processes it
+ * starts; a node:cluster primary, its workers and their threads; a PM2 app's instances.
+ * `serves` names the group whose endpoint this member serves when it binds the port first (a
+ * thread never binds it); `label` is the `worker` label of its own series there (none for a
+ * process that serves its own group). `relaysTo` lists, in order, the groups it relays to
+ * when it does not serve.
  */
 export interface EndpointRole {
-  group: string;
+  serves: string | undefined;
   label: string | undefined;
-  /** Only a main thread ever binds the port: a thread always relays to its process's endpoint. */
-  mayServe: boolean;
+  relaysTo: RelayTarget[];
 }
 
 const SAFE = /[^A-Za-z0-9_.-]/g;
 
 export function endpointRole(p: ProcessPlace): EndpointRole {
   if (!p.isMainThread) {
-    const base = p.inherited ?? { group: `p${p.pid}`, label: undefined };
-    return { group: base.group, label: base.label === undefined ? `thread-${p.threadId}` : `${base.label}/thread-${p.threadId}`, mayServe: false };
+    const targets = p.inherited ?? [{ group: `p${p.pid}`, label: undefined }];
+    const thread = `thread-${p.threadId}`;
+    return { serves: undefined, label: undefined, relaysTo: targets.map((t) => ({ group: t.group, label: t.label === undefined ? thread : `${t.label}/${thread}` })) };
   }
   // PM2 runs each instance as a child of its daemon (a cluster worker in cluster mode); the
   // instances of one app share the app's name, and NODE_APP_INSTANCE numbers them, steadily
   // across restarts.
   const pm2 = pm2Instance(p.env);
-  if (pm2) return { group: `pm2-${pm2.name.replace(SAFE, '_')}`, label: pm2.instance, mayServe: true };
-  if (p.clusterWorkerId !== undefined) return { group: `p${p.ppid}`, label: String(p.clusterWorkerId), mayServe: true };
-  return { group: `p${p.pid}`, label: undefined, mayServe: true };
+  if (pm2) return member(`pm2-${pm2.name.replace(SAFE, '_')}`, pm2.instance);
+  if (p.clusterWorkerId !== undefined) return member(`p${p.ppid}`, String(p.clusterWorkerId));
+  // A process on its own; when it cannot serve, it may be the child of one that does (a dev
+  // server's worker process, a supervisor's child), started under the same preload.
+  return { serves: `p${p.pid}`, label: undefined, relaysTo: [{ group: `p${p.ppid}`, label: `pid-${p.pid}` }] };
+}
+
+const member = (group: string, label: string): EndpointRole => ({ serves: group, label, relaysTo: [{ group, label }] });
+
+/** What a main thread hands to the worker threads it starts: where they relay to, and under which label. */
+export function threadTargets(role: EndpointRole): { group: string; label: string | undefined }[] {
+  return [...(role.serves ? [{ group: role.serves, label: role.label }] : []), ...role.relaysTo.filter((t) => t.group !== role.serves)];
 }
 
 /**

@@ -30,6 +30,7 @@ afterAll(async () => {
 
 const CLUSTER_APP = resolve(REPO, 'test/fixtures/cluster-app.cjs');
 const THREAD_APP = resolve(REPO, 'test/fixtures/thread-app.cjs');
+const CHILD_APP = resolve(REPO, 'test/fixtures/child-process-app.cjs');
 const calls = (samples: Sample[]) => samples.filter((s) => s.name === 'gen_ai_client_operation_duration_count');
 const scrapeOf = async (port: number) => parsePrometheusText(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
 const askApp = async (appPort: number, n: number) => {
@@ -131,9 +132,9 @@ describe('PM2 cluster mode', () => {
         for (let i = 0; ; i++) {
           try {
             const v = await what();
-            if (ok(v) || i > 60) return v;
+            if (ok(v) || i > 120) return v;
           } catch {
-            if (i > 60) throw new Error('never came up');
+            if (i > 120) throw new Error('never came up');
           }
           await new Promise((r) => setTimeout(r, 250));
         }
@@ -182,5 +183,18 @@ describe('worker_threads', () => {
     expect(new Set(series.map((s) => s.labels.worker))).toEqual(new Set(['thread-1', 'thread-2']));
     expect(run.spans.filter((s) => s.attributes['gen_ai.operation.name'] === 'chat')).toHaveLength(4);
     expect(run.logs.filter((l) => l.attributes?.['llm_governor.audit.kind'] === 'call_completed')).toHaveLength(4);
+  });
+});
+
+describe('a child process under the same preload', () => {
+  it("relays to its parent's endpoint instead of warning that the port is taken", async () => {
+    let samples: Sample[] = [];
+    const run = await whileRunning(CHILD_APP, { CALLS: '2' }, async (ports) => {
+      samples = await scrapeOf(ports.metrics);
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toBe('');
+    const child = JSON.parse(run.stdout.split('\n').find((l) => l.startsWith('{'))!).child;
+    expect(calls(samples).map((s) => [s.labels.worker, s.value])).toEqual([[`pid-${child}`, 2]]);
   });
 });

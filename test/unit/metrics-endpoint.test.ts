@@ -6,7 +6,7 @@ import { AggregationTemporality, DataPointType, type MetricData, type ResourceMe
 import { describe, expect, it } from 'vitest';
 import { RelayHub } from '../../src/metrics-endpoint/hub';
 import { withMembers } from '../../src/metrics-endpoint/merge';
-import { endpointRole, type ProcessPlace, relaySocketPath } from '../../src/metrics-endpoint/place';
+import { endpointRole, type ProcessPlace, relaySocketPath, threadTargets } from '../../src/metrics-endpoint/place';
 import { RelayClient } from '../../src/metrics-endpoint/relay';
 
 const place = (p: Partial<ProcessPlace>): ProcessPlace => ({
@@ -24,18 +24,39 @@ const place = (p: Partial<ProcessPlace>): ProcessPlace => ({
 });
 
 describe('endpointRole: who serves, who relays, under which label', () => {
+  const parent = { group: 'p10', label: 'pid-100' };
   it.each([
-    ['a plain process', place({}), { group: 'p100', label: undefined, mayServe: true }],
-    ['a cluster worker: its primary is the group', place({ clusterWorkerId: 3 }), { group: 'p10', label: '3', mayServe: true }],
-    ['a PM2 instance (fork mode: its settings in the environment)', place({ env: { pm_id: '4', name: 'api', NODE_APP_INSTANCE: '1' } }), { group: 'pm2-api', label: '1', mayServe: true }],
+    ['a plain process: serves its own group, or relays to its parent', place({}), { serves: 'p100', label: undefined, relaysTo: [parent] }],
+    ['a cluster worker: its primary is the group', place({ clusterWorkerId: 3 }), { serves: 'p10', label: '3', relaysTo: [{ group: 'p10', label: '3' }] }],
+    [
+      'a PM2 instance (fork mode: its settings in the environment)',
+      place({ env: { pm_id: '4', name: 'api', NODE_APP_INSTANCE: '1' } }),
+      { serves: 'pm2-api', label: '1', relaysTo: [{ group: 'pm2-api', label: '1' }] },
+    ],
     [
       'a PM2 instance (cluster mode: settings in pm2_env)',
       place({ clusterWorkerId: 7, env: { pm2_env: JSON.stringify({ pm_id: 4, name: 'my api', NODE_APP_INSTANCE: 0 }) } }),
-      { group: 'pm2-my_api', label: '0', mayServe: true },
+      { serves: 'pm2-my_api', label: '0', relaysTo: [{ group: 'pm2-my_api', label: '0' }] },
     ],
-    ['pm2_env that is not JSON: a cluster worker as any other', place({ clusterWorkerId: 7, env: { pm2_env: '{' } }), { group: 'p10', label: '7', mayServe: true }],
-    ['a thread of a plain process', place({ isMainThread: false, threadId: 2 }), { group: 'p100', label: 'thread-2', mayServe: false }],
-    ['a thread of a cluster worker', place({ isMainThread: false, threadId: 1, inherited: { group: 'p10', label: '3', mayServe: false } }), { group: 'p10', label: '3/thread-1', mayServe: false }],
+    ['pm2_env that is not JSON: a cluster worker as any other', place({ clusterWorkerId: 7, env: { pm2_env: '{' } }), { serves: 'p10', label: '7', relaysTo: [{ group: 'p10', label: '7' }] }],
+    ['a thread, started by no preloaded main thread', place({ isMainThread: false, threadId: 2 }), { serves: undefined, label: undefined, relaysTo: [{ group: 'p100', label: 'thread-2' }] }],
+    [
+      'a thread of a plain process: to its process, else where its process relays',
+      place({ isMainThread: false, threadId: 1, inherited: threadTargets(endpointRole(place({}))) }),
+      {
+        serves: undefined,
+        label: undefined,
+        relaysTo: [
+          { group: 'p100', label: 'thread-1' },
+          { group: 'p10', label: 'pid-100/thread-1' },
+        ],
+      },
+    ],
+    [
+      'a thread of a cluster worker',
+      place({ isMainThread: false, threadId: 1, inherited: threadTargets(endpointRole(place({ clusterWorkerId: 3 }))) }),
+      { serves: undefined, label: undefined, relaysTo: [{ group: 'p10', label: '3/thread-1' }] },
+    ],
   ])('%s', (_name, p, role) => {
     expect(endpointRole(p)).toEqual(role);
   });
