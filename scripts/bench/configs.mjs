@@ -68,7 +68,9 @@ function guardsConfigFile(ctx, { cache }) {
 
 /**
  * ctx: { repoRoot, tmp, otlpUrl, ports: {id: port}, redisUrl, xaiBaseURL, peerAvailable }
- * Each: id, label (short, for tables), description, execArgv (besides --expose-gc), env.
+ * Each: id, label (short, for tables), description, execArgv (besides --expose-gc), env; optionally
+ * chatOnly (measured for the non-streaming figure only), baseline (the id of its bare run, default
+ * `bare`), comparedWith (the configuration its added CPU must not exceed).
  */
 export function buildConfigs(ctx) {
   const register = join(ctx.repoRoot, 'dist', 'register.js');
@@ -162,12 +164,44 @@ export function buildConfigs(ctx) {
       env: guarded('cache', { redis: true, cache: true, extra: { BENCH_SAME_QUESTION: '1' } }),
       guards: true,
       cacheHits: true,
+      chatOnly: true,
     },
   );
-  return configs;
+  return [...configs, ...configs.flatMap((c) => (AI_SDK_ROWS[c.id] ? [aiSdkRow(c, AI_SDK_ROWS[c.id], ctx)] : []))];
 }
 
-export const CONFIG_IDS = ['bare', 'otel', 'peer', 'tm', 'mem', 'allmem', 'redis', 'all', 'cache'];
+/**
+ * The same configurations with another app: the Vercel AI SDK (`ai` + `@ai-sdk/openai`,
+ * `generateText` on the chat model), which never goes through the openai SDK; under the preload
+ * its calls reach the wire entry (the process's fetch). Each row is the configuration of the
+ * same id with BENCH_CLIENT=ai-sdk, compared with the bare AI SDK (as the openai rows are with
+ * the bare openai SDK), and its added CPU with the openai row's: the goal is no more than the SDK
+ * adapter's. Non-streaming calls only. One more entry here is one more row.
+ */
+const AI_SDK_ROWS = {
+  bare: {
+    label: 'bare AI SDK (ai + @ai-sdk/openai)',
+    description: "The AI SDK alone (generateText, @ai-sdk/openai's chat model): no preload, no OpenTelemetry SDK. The reference of the AI SDK rows.",
+  },
+  tm: { label: 'AI SDK, wire entry: tracing + metering', description: "Tracing + metering as above, with the AI SDK's generateText instead of the openai SDK: every call governed by the wire entry." },
+};
+const aiSdkId = (id) => `aisdk-${id}`;
+
+function aiSdkRow(c, { label, description }, ctx) {
+  const id = aiSdkId(c.id);
+  const env = { ...c.env, ...telemetryEnv(id, ctx), BENCH_CLIENT: 'ai-sdk' };
+  if (env.LLM_GOVERNOR_AUDIT_FILE) env.LLM_GOVERNOR_AUDIT_FILE = join(ctx.tmp, `audit-${id}.jsonl`);
+  const bare = c.id === 'bare';
+  return { id, label, description, execArgv: c.execArgv, env, client: 'ai-sdk', chatOnly: true, baseline: aiSdkId('bare'), ...(bare ? {} : { comparedWith: c.id }) };
+}
+
+export const CONFIG_IDS = ['bare', 'otel', 'peer', 'tm', 'mem', 'allmem', 'redis', 'all', 'cache', ...Object.keys(AI_SDK_ROWS).map(aiSdkId)];
+
+/** Names `--only=` accepts for a set of rows: each with the rows it is compared with (their references join by themselves). */
+export const CONFIG_GROUPS = { 'ai-sdk': ['tm', ...Object.keys(AI_SDK_ROWS).map(aiSdkId)] };
+
+/** The configuration whose figures `id`'s added figures are differences from: its bare client. */
+export const baselineOf = (c) => c.baseline ?? 'bare';
 
 /**
  * The start-up processes (`node [--require …] -e "require('openai')"`, lib/startup.mjs): the bare

@@ -15,10 +15,11 @@ export function printReport(results, { profilesOnly = false } = {}) {
     return;
   }
   const out = [''];
-  const section = (title, tbl) => out.push(title, ...(tbl ? [textTable(tbl)] : []), '');
+  // A partial run (--only, --phases) leaves some tables empty: those are left out.
+  const section = (title, tbl) => (tbl && !tbl.rows.length ? undefined : out.push(title, ...(tbl ? [textTable(tbl)] : []), ''));
   out.push(`llm-governor overhead benchmark (${results.mode}), ${results.machine.cpuModel}, ${results.machine.cores} cores, Node ${results.machine.node}, openai ${results.versions.openai}`, '');
   section(
-    `Non-streaming chat call (per call; median of ${results.settings.reps} interleaved batches of ${results.settings.chat.calls} sequential calls; p99 of single calls; + = added vs the bare SDK)`,
+    `Non-streaming chat call (per call; median of ${results.settings.reps} interleaved batches of ${results.settings.chat.calls} sequential calls; p99 of single calls; + = added vs its bare client: the bare openai SDK, or for the AI SDK rows the bare AI SDK)`,
     chatTable(results),
   );
   section('Streamed chat (per chunk the app reads; marginal = slope between long and short streams; naive = (instrumented − bare) / chunks)', streamTable(results, results.stream));

@@ -3,10 +3,14 @@
 //
 //   node scripts/bench/run.mjs            full run (~14 minutes): bench/results.json, bench/overhead.svg, BENCHMARKS.md
 //   node scripts/bench/run.mjs --quick    ~2-3 minutes, smaller samples: bench/quick/ only (BENCHMARKS.md untouched)
-//   options: --profile (always profile), --no-profile, --only=bare,tm,...  (bare is always included),
+//   options: --profile (always profile), --no-profile, --only=bare,tm,...  (bare is always included, and
+//            each row's own bare client; a group's name stands for its rows: --only=ai-sdk),
+//            --phases=chat,streams,throughput,redis,memory,startup,profiles (only those; warm-up always),
 //            --profile-only (no measurements: profile the bare SDK and the configurations, print where
 //            the added time goes), --keep-profiles=<dir> (keep the .cpuprofile files, for DevTools),
 //            --render (no measurements: the report again from bench/results.json), --pin (taskset: app and harness on separate cores)
+//   A run with --only or --phases is partial: like --quick, it writes bench/quick/ only.
+//   The AI SDK row alone, side by side with the SDK adapter's: node scripts/bench/run.mjs --only=ai-sdk --phases=chat
 //
 // The phases, in this order: warm-up; interleaved repetitions (non-streaming calls, streams);
 // throughput; Redis round trips and connections (lib/redis-count.mjs); heap over a long run;
@@ -18,11 +22,11 @@ import { createRequire } from 'node:module';
 import os, { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildConfigs, cleanEnv, CONFIG_IDS, STARTUP_IDS, startupVariants } from './configs.mjs';
+import { baselineOf, buildConfigs, cleanEnv, CONFIG_GROUPS, CONFIG_IDS, STARTUP_IDS, startupVariants } from './configs.mjs';
 import { busyShare, findRedisServer, freePort, machineInfo, startOtlpReceiver, startRedis, versions } from './lib/env.mjs';
 import { runProfiles } from './lib/profile-run.mjs';
 import { countRedis } from './lib/redis-count.mjs';
-import { benchSettings, parseArgs } from './lib/settings.mjs';
+import { benchSettings, PHASES, parseArgs } from './lib/settings.mjs';
 import { measureFirstCall, measureStartup } from './lib/startup.mjs';
 import { summarizeMemory } from './lib/stats.mjs';
 import { summarizeChat, summarizeStreams, summarizeThroughput } from './lib/summaries.mjs';
@@ -37,9 +41,11 @@ const require = createRequire(import.meta.url);
 const args = parseArgs(process.argv.slice(2));
 const SETTINGS = benchSettings(args.quick);
 const PIN = pinning(args.pin);
+/** A run of some rows or some phases: its figures never replace the repository's (bench/results.json, BENCHMARKS.md). */
+const PARTIAL = !!args.only || args.phases.size < PHASES.length;
 
-/** Configurations measured only for the non-streaming figure (the cache-hit row). */
-const CHAT_ONLY = new Set(['cache']);
+/** Configurations measured only for the non-streaming figure (the cache-hit row, the AI SDK rows). */
+const chatOnly = (workers, id) => workers.get(id).config.chatOnly === true;
 /** Reference rows left out of the throughput runs. */
 const NO_THROUGHPUT = new Set(['otel']);
 /** The configurations that use Redis: round trips and connections counted. */
@@ -51,20 +57,22 @@ const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
 
 /** Non-streaming calls and streams, interleaved: each repetition visits every configuration. */
 async function repetitions(results, workers, otlp) {
-  const measured = [...workers.keys()];
-  const streamed = measured.filter((id) => !CHAT_ONLY.has(id));
+  const measured = args.phases.has('chat') ? [...workers.keys()] : [];
+  const streamed = args.phases.has('streams') ? [...workers.keys()].filter((id) => !chatOnly(workers, id)) : [];
   const raw = { chat: {}, long: {}, short: {}, bufLong: {}, bufShort: {} };
   for (const id of measured) raw.chat[id] = [];
   for (const id of streamed) for (const k of ['long', 'short', 'bufLong', 'bufShort']) raw[k][id] = [];
   const buf = SETTINGS.buffered;
   for (let r = 0; r < SETTINGS.reps; r++) {
     const t0 = Date.now();
-    for (const id of rotated(measured, r)) {
+    for (const id of rotated([...workers.keys()], r)) {
       const w = workers.get(id);
-      const before = otlp.snapshot(id);
-      raw.chat[id].push(await w.call('chat', SETTINGS.chat));
-      const after = otlp.snapshot(id);
-      (results.otlp[id] ??= []).push({ calls: SETTINGS.chat.calls, requests: after.requests - before.requests, bytes: after.bytes - before.bytes });
+      if (measured.includes(id)) {
+        const before = otlp.snapshot(id);
+        raw.chat[id].push(await w.call('chat', SETTINGS.chat));
+        const after = otlp.snapshot(id);
+        (results.otlp[id] ??= []).push({ calls: SETTINGS.chat.calls, requests: after.requests - before.requests, bytes: after.bytes - before.bytes });
+      }
       if (!streamed.includes(id)) continue;
       raw.long[id].push(await w.call('stream', { ...SETTINGS.stream.long, prime: SETTINGS.stream.prime }));
       raw.short[id].push(await w.call('stream', { ...SETTINGS.stream.short, prime: SETTINGS.stream.prime }));
@@ -73,14 +81,14 @@ async function repetitions(results, workers, otlp) {
     }
     log(`repetition ${r + 1}/${SETTINGS.reps} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
-  results.chat = summarizeChat(raw.chat);
+  results.chat = summarizeChat(raw.chat, Object.fromEntries(measured.map((id) => [id, baselineOf(workers.get(id).config)])));
   results.stream = summarizeStreams(raw.long, raw.short, SETTINGS.stream);
   results.bufferedStream = summarizeStreams(raw.bufLong, raw.bufShort, SETTINGS.buffered);
 }
 
 /** Throughput at each concurrency, interleaved the same way. */
 async function throughput(results, workers) {
-  const loaded = [...workers.keys()].filter((id) => !CHAT_ONLY.has(id) && !NO_THROUGHPUT.has(id));
+  const loaded = [...workers.keys()].filter((id) => !chatOnly(workers, id) && !NO_THROUGHPUT.has(id));
   const tp = {};
   for (const conc of SETTINGS.throughput.concurrency) {
     for (let r = 0; r < SETTINGS.throughput.reps; r++) {
@@ -159,10 +167,13 @@ function newResults(configs, tmp, redisBinary) {
     settings: SETTINGS,
     machine: machineInfo(),
     versions: versions(repoRoot, redisBinary),
-    configs: configs.map(({ id, label, description, execArgv, env }) => ({
+    configs: configs.map(({ id, label, description, execArgv, env, ...c }) => ({
       id,
       label,
       description,
+      client: c.client ?? 'openai',
+      baseline: baselineOf(c),
+      ...(c.comparedWith ? { comparedWith: c.comparedWith } : {}),
       preload: execArgv.filter((a) => a !== '--require').map((a) => a.replace(`${repoRoot}/`, '')),
       env: Object.fromEntries(
         Object.entries(env)
@@ -181,12 +192,14 @@ function newResults(configs, tmp, redisBinary) {
     phases: {},
     loadAverage: { start: os.loadavg() },
     pinning: PIN ?? null,
+    ...(PARTIAL ? { partial: { only: args.only ? [...args.only] : undefined, phases: [...args.phases] } } : {}),
   };
 }
 
 /** Every phase but the profiles; `phase(name, fn)` times each into results.phases. */
 async function measure(results, { configs, variants, workers, otlp, redis, Redis }) {
   const phase = async (name, fn) => {
+    if (name !== 'warmup' && name !== 'repetitions' && !args.phases.has(name)) return;
     const t0 = Date.now();
     await fn();
     results.phases[name] = Math.round((Date.now() - t0) / 100) / 10;
@@ -195,11 +208,11 @@ async function measure(results, { configs, variants, workers, otlp, redis, Redis
   for (const c of configs) workers.set(c.id, new Worker(c, { pinTo: PIN?.app }));
   for (const [id, w] of workers) {
     const info = await w.call('ready');
-    log(`${id}: pid ${info.pid}, openai ${info.openai}`);
+    log(`${id}: pid ${info.pid}, ${info.ai ? `ai ${info.ai}` : `openai ${info.openai}`}`);
   }
   await phase('warmup', () => Promise.all([...workers.values()].map((w) => w.call('warmup', SETTINGS.warmup))));
   log(`warm-up (${SETTINGS.warmup.calls} calls each) done in ${results.phases.warmup} s`);
-  await phase('repetitions', () => repetitions(results, workers, otlp));
+  if (args.phases.has('chat') || args.phases.has('streams')) await phase('repetitions', () => repetitions(results, workers, otlp));
   await phase('throughput', () => throughput(results, workers));
   await phase('redis', () => redisCounts(results, workers, redis, Redis));
   await phase('memory', () => memory(results, workers));
@@ -253,9 +266,14 @@ async function main() {
   for (const id of [...CONFIG_IDS, ...STARTUP_IDS]) ports[id] = await freePort();
   const ctx = { repoRoot, tmp, otlpUrl: otlp.url, ports, redisUrl: redis.url, xaiBaseURL: sim.xaiBaseURL, peerAvailable };
   let configs = buildConfigs(ctx);
-  if (args.only) configs = configs.filter((c) => args.only.has(c.id));
+  if (args.only) {
+    const wanted = new Set([...args.only].flatMap((id) => CONFIG_GROUPS[id] ?? [id]));
+    const chosen = configs.filter((c) => wanted.has(c.id));
+    // Each row is measured against its own bare client: that one runs too.
+    configs = configs.filter((c) => wanted.has(c.id) || chosen.some((x) => baselineOf(x) === c.id));
+  }
   // Start-up: measured when the default preload is (tm in the run); the peer's when it is in it.
-  const variants = configs.some((c) => c.id === 'tm') ? startupVariants(ctx).filter((v) => v.id !== 'peer' || configs.some((c) => c.id === 'peer')) : [];
+  const variants = args.phases.has('startup') && configs.some((c) => c.id === 'tm') ? startupVariants(ctx).filter((v) => v.id !== 'peer' || configs.some((c) => c.id === 'peer')) : [];
   // Each worker gets the shell's environment minus anything that would configure telemetry, the
   // preload or a provider, then its own configuration's.
   for (const c of [...configs, ...variants]) c.env = { ...cleanEnv(), ...c.env, BENCH_BASE_URL: sim.openaiBaseURL, BENCH_STREAM_N: String(SETTINGS.stream.long.n) };
@@ -277,9 +295,11 @@ async function main() {
     }
     await measure(results, { configs, variants, workers, otlp, redis, Redis });
     results.targets = evaluateTargets(results);
-    const t0 = Date.now();
-    await runProfiles(results, profiling, profileIds(results, configs));
-    results.phases.profiles = Math.round((Date.now() - t0) / 100) / 10;
+    if (args.phases.has('profiles')) {
+      const t0 = Date.now();
+      await runProfiles(results, profiling, profileIds(results, configs));
+      results.phases.profiles = Math.round((Date.now() - t0) / 100) / 10;
+    }
   } finally {
     for (const w of workers.values()) w.child.kill('SIGKILL');
     clearInterval(resetTimer);
@@ -291,7 +311,7 @@ async function main() {
   results.durationSeconds = (Date.now() - started) / 1000;
   results.loadAverage.end = os.loadavg();
   printReport(results);
-  const written = writeOutputs(results, { repoRoot, quick: args.quick });
+  const written = writeOutputs(results, { repoRoot, quick: args.quick || PARTIAL });
   log(`wrote ${written.join(', ')} in ${results.durationSeconds.toFixed(0)} s`);
 }
 

@@ -1,6 +1,7 @@
 'use strict';
 /**
- * One benchmark configuration: a plain openai SDK app, run as its own child process so that a
+ * One benchmark configuration: a plain openai SDK app (or, with BENCH_CLIENT=ai-sdk, a plain AI
+ * SDK app: `ai` + `@ai-sdk/openai`, which never loads openai), run as its own child process so that a
  * preload (`--require dist/register.js`, or the peer's NodeSDK setup) applies to it alone.
  * It never imports llm-governor. The orchestrator (run.mjs) drives it over the IPC channel:
  * every command runs to completion and answers with its measurements; between commands the
@@ -14,11 +15,12 @@
  */
 const { performance } = require('node:perf_hooks');
 
-const openaiModule = require(process.env.BENCH_OPENAI_PATH || 'openai');
-const OpenAI = openaiModule.OpenAI || openaiModule.default || openaiModule;
 const api = require('@opentelemetry/api');
 
-const client = new OpenAI({ apiKey: 'sk-bench-0000000000000000', baseURL: process.env.BENCH_BASE_URL });
+const API_KEY = 'sk-bench-0000000000000000';
+const AI_SDK = process.env.BENCH_CLIENT === 'ai-sdk';
+const openaiModule = AI_SDK ? undefined : require(process.env.BENCH_OPENAI_PATH || 'openai');
+const client = openaiModule && new (openaiModule.OpenAI || openaiModule.default || openaiModule)({ apiKey: API_KEY, baseURL: process.env.BENCH_BASE_URL });
 
 const SYSTEM = 'You are a concise support assistant for an online bookshop. Answer in two sentences at most, be polite, and never invent order numbers.';
 const USER =
@@ -45,14 +47,29 @@ function chatParams() {
 
 const STREAM_LONG_N = Number(process.env.BENCH_STREAM_N || 16);
 
-async function chatOnce() {
-  const r = await client.chat.completions.create(chatParams());
-  if (!r?.choices?.length) throw new Error('bench: empty chat completion');
-  return 1;
+/** The same call through the AI SDK: generateText on @ai-sdk/openai's chat model (Chat Completions). */
+function aiSdkChat() {
+  const { generateText } = require('ai');
+  const model = require('@ai-sdk/openai').createOpenAI({ apiKey: API_KEY, baseURL: process.env.BENCH_BASE_URL }).chat('gpt-4o-mini');
+  return async () => {
+    const { messages, max_tokens, temperature } = chatParams();
+    const r = await generateText({ model, system: messages[0].content, prompt: messages[1].content, maxOutputTokens: max_tokens, temperature });
+    if (!r?.text) throw new Error('bench: empty AI SDK answer');
+    return 1;
+  };
 }
+
+const chatOnce = AI_SDK
+  ? aiSdkChat()
+  : async () => {
+      const r = await client.chat.completions.create(chatParams());
+      if (!r?.choices?.length) throw new Error('bench: empty chat completion');
+      return 1;
+    };
 
 /** A streamed chat completion read to the end; returns the number of chunks the app saw. */
 async function streamOnce(n) {
+  if (AI_SDK) throw new Error('bench: the AI SDK rows measure non-streaming calls only');
   const stream = await client.chat.completions.create({ ...chatParams(), stream: true, n });
   let chunks = 0;
   for await (const chunk of stream) {
@@ -68,6 +85,7 @@ async function streamOnce(n) {
  * the per-chunk cost is not confounded by how the chunks happened to be split across reads.
  */
 async function bufferedStreamOnce(n, waitMs) {
+  if (AI_SDK) throw new Error('bench: the AI SDK rows measure non-streaming calls only');
   const stream = await client.chat.completions.create({ ...chatParams(), stream: true, n });
   await settle(waitMs);
   const c = process.cpuUsage();
@@ -187,10 +205,11 @@ async function memoryRun(checkpoints, concurrency) {
 
 const commands = {
   async ready() {
-    return { pid: process.pid, node: process.version, openai: openaiVersion(), execArgv: process.execArgv };
+    return { pid: process.pid, node: process.version, openai: AI_SDK ? undefined : openaiVersion(), ai: AI_SDK ? require('ai/package.json').version : undefined, execArgv: process.execArgv };
   },
   async warmup({ calls, streams }) {
     await measureConcurrent(calls, 1, chatOnce);
+    if (AI_SDK) return { ok: true };
     for (let i = 0; i < streams; i++) await streamOnce(STREAM_LONG_N);
     for (let i = 0; i < streams; i++) await streamOnce(1);
     return { ok: true };

@@ -53,6 +53,8 @@ export function versions(repoRoot, redisBinary) {
   const out = {
     'llm-governor': pkg.version,
     openai: packageVersion(repoRoot, 'openai'),
+    ai: packageVersion(repoRoot, 'ai'),
+    '@ai-sdk/openai': packageVersion(repoRoot, '@ai-sdk/openai'),
     ioredis: packageVersion(repoRoot, 'ioredis'),
   };
   for (const name of otel) out[name] = packageVersion(repoRoot, name);

@@ -1,8 +1,15 @@
 // The harness's command line and the sample sizes of a full and a --quick run.
 import { resolve } from 'node:path';
 
+/** The measuring phases `--phases=` picks from (the warm-up always runs). */
+export const PHASES = ['chat', 'streams', 'throughput', 'redis', 'memory', 'startup', 'profiles'];
+
 export function parseArgs(argv) {
   const onlyArg = argv.find((a) => a.startsWith('--only='));
+  const phasesArg = argv.find((a) => a.startsWith('--phases='));
+  const phases = phasesArg ? phasesArg.slice(9).split(',').filter(Boolean) : PHASES;
+  const unknown = phases.filter((p) => !PHASES.includes(p));
+  if (unknown.length) throw new Error(`--phases: unknown ${unknown.join(', ')} (phases: ${PHASES.join(', ')})`);
   const keepArg = argv.find((a) => a.startsWith('--keep-profiles='));
   return {
     quick: argv.includes('--quick'),
@@ -11,6 +18,7 @@ export function parseArgs(argv) {
     profileMode: argv.includes('--no-profile') ? 'off' : argv.includes('--profile') ? 'always' : 'on-miss',
     // bare is always included: every added figure is measured against it.
     only: onlyArg ? new Set(['bare', ...onlyArg.slice(7).split(',').filter(Boolean)]) : undefined,
+    phases: new Set(phases),
     profileOnly: argv.includes('--profile-only'),
     keepProfiles: keepArg ? resolve(keepArg.slice(16)) : undefined,
   };

@@ -2,9 +2,9 @@
 // over repetitions, and differences paired with the bare SDK's batch of the same repetition.
 import { median, p99, paired, quantile } from './stats.mjs';
 
-export function summarizeChat(raw) {
+/** baselines: id → the id of the configuration it is compared with, its bare client (default `bare`). */
+export function summarizeChat(raw, baselines = {}) {
   const out = {};
-  const bare = raw.bare;
   for (const [id, batches] of Object.entries(raw)) {
     const cpu = batches.map((b) => b.totalCpuUs / b.n);
     const wall = batches.map((b) => b.callsWallUs / b.n);
@@ -18,20 +18,18 @@ export function summarizeChat(raw) {
       perCall: { cpuP50: quantile(callCpu, 0.5), cpuP99: p99(callCpu), wallP50: quantile(callWall, 0.5), wallP99: p99(callWall) },
     };
   }
-  if (bare) {
-    const bareCpu = out.bare.cpuPerCall.reps;
-    const bareWall = out.bare.wallPerCall.reps;
-    for (const s of Object.values(out)) {
-      s.added = {
-        // Paired by repetition (the bare batch of the same round), then the median.
-        cpuMedian: median(paired(s.cpuPerCall.reps, bareCpu)),
-        wallMedian: median(paired(s.wallPerCall.reps, bareWall)),
-        // Tails: the 99th percentile of single calls, minus the bare SDK's.
-        cpuP99: s.perCall.cpuP99 - out.bare.perCall.cpuP99,
-        wallP99: s.perCall.wallP99 - out.bare.perCall.wallP99,
-      };
-      s.ratio = { cpu: s.cpuPerCall.median / out.bare.cpuPerCall.median, wall: s.wallPerCall.median / out.bare.wallPerCall.median };
-    }
+  for (const [id, s] of Object.entries(out)) {
+    const bare = out[baselines[id] ?? 'bare'];
+    if (!bare) continue;
+    s.added = {
+      // Paired by repetition (the bare batch of the same round), then the median.
+      cpuMedian: median(paired(s.cpuPerCall.reps, bare.cpuPerCall.reps)),
+      wallMedian: median(paired(s.wallPerCall.reps, bare.wallPerCall.reps)),
+      // Tails: the 99th percentile of single calls, minus the bare client's.
+      cpuP99: s.perCall.cpuP99 - bare.perCall.cpuP99,
+      wallP99: s.perCall.wallP99 - bare.perCall.wallP99,
+    };
+    s.ratio = { cpu: s.cpuPerCall.median / bare.cpuPerCall.median, wall: s.wallPerCall.median / bare.wallPerCall.median };
   }
   return out;
 }

@@ -31,6 +31,32 @@ function ratioToPeer(results, id, name, limit, moon) {
   );
 }
 
+/**
+ * A row measured with another client (the AI SDK, through the wire entry) against the same
+ * configuration with the openai SDK (through the SDK adapter): each its added CPU per call over
+ * its own bare client; the goal is no more than the SDK adapter's.
+ */
+function otherClientTargets(results, add) {
+  for (const c of results.configs.filter((x) => x.comparedWith)) {
+    const mine = results.chat?.[c.id]?.added?.cpuMedian;
+    const theirs = results.chat?.[c.comparedWith]?.added?.cpuMedian;
+    const figures = Number.isFinite(mine) && Number.isFinite(theirs) ? ` (+${mine.toFixed(1)} µs over the ${label(results, c.baseline)} vs +${theirs.toFixed(1)} µs over the bare openai SDK)` : '';
+    add(
+      target(
+        {
+          id: `${c.id}-vs-${c.comparedWith}`,
+          config: c.id,
+          name: `added CPU per non-streaming call, ${c.label}, vs ${label(results, c.comparedWith)} through the SDK adapter${figures}`,
+          target: "≤ the SDK adapter's",
+          unit: 'µs',
+        },
+        Number.isFinite(theirs) ? mine : NaN,
+        (v) => v <= theirs,
+      ),
+    );
+  }
+}
+
 function cpuTargets(results, add) {
   const chat = results.chat ?? {};
   if (chat.tm) add(target({ id: 'tm-cpu', config: 'tm', name: 'added CPU per non-streaming call, tracing + metering', target: '≤ 30 µs', unit: 'µs' }, chat.tm.added?.cpuMedian, (v) => v <= 30));
@@ -167,6 +193,7 @@ export function evaluateTargets(results) {
   const t = [];
   const add = (entry) => t.push(entry);
   cpuTargets(results, add);
+  otherClientTargets(results, add);
   chunkTargets(results, add);
   heapTargets(results, add);
   redisTargets(results, add);

@@ -1,12 +1,12 @@
 // bench/overhead.svg: added time per non-streaming call, drawn by hand (no dependencies).
 import { fmt, fmtSigned } from '../lib/stats.mjs';
-import { label } from './tables.mjs';
+import { isReference, label } from './tables.mjs';
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export function overheadSvg(results) {
   const rows = Object.entries(results.chat)
-    .filter(([id]) => id !== 'bare')
+    .filter(([id]) => !isReference(results, id))
     .map(([id, s]) => ({ label: label(results, id), cpu: s.added.cpuMedian, wall: s.added.wallMedian }));
   const labelW = 250;
   const plotW = 560;

@@ -4,8 +4,10 @@ import { fmt, fmtBytes, fmtSigned } from '../lib/stats.mjs';
 
 export const label = (results, id) => results.configs.find((c) => c.id === id)?.label ?? id;
 const ratio = (v) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : '—');
-/** A figure against the bare SDK: nothing to show on the bare SDK's own row. */
-const vsBare = (id, text) => (id === 'bare' ? '—' : text);
+/** Is `id` a reference row, a bare client the others are compared with (results.json before the AI SDK rows: `bare` alone)? */
+export const isReference = (results, id) => (results.configs.find((c) => c.id === id)?.baseline ?? 'bare') === id;
+/** A figure against the bare client: nothing to show on a bare client's own row. */
+const vsBare = (results, id, text) => (isReference(results, id) ? '—' : text);
 export const NOT_MEASURED = 'not measured';
 /** Chunks per stream: a mean over the batch, whole in most runs. */
 const count = (v) => (Number.isInteger(v) ? String(v) : fmt(v, 1));
@@ -26,13 +28,13 @@ export const chatTable = (results) => ({
   rows: Object.entries(results.chat).map(([id, s]) => [
     label(results, id),
     fmt(s.cpuPerCall.median),
-    vsBare(id, fmtSigned(s.added?.cpuMedian)),
-    vsBare(id, fmtSigned(s.added?.cpuP99)),
-    vsBare(id, ratio(s.ratio?.cpu)),
+    vsBare(results, id, fmtSigned(s.added?.cpuMedian)),
+    vsBare(results, id, fmtSigned(s.added?.cpuP99)),
+    vsBare(results, id, ratio(s.ratio?.cpu)),
     fmt(s.wallPerCall.median),
-    vsBare(id, fmtSigned(s.added?.wallMedian)),
-    vsBare(id, fmtSigned(s.added?.wallP99)),
-    vsBare(id, ratio(s.ratio?.wall)),
+    vsBare(results, id, fmtSigned(s.added?.wallMedian)),
+    vsBare(results, id, fmtSigned(s.added?.wallP99)),
+    vsBare(results, id, ratio(s.ratio?.wall)),
   ]),
   align: ['l'],
 });
@@ -43,11 +45,11 @@ export const streamTable = (results, section) => ({
     label(results, id),
     `${count(s.long.chunks)} / ${count(s.short.chunks)}`,
     fmt(s.long.cpuPerStream),
-    vsBare(id, fmtSigned(s.addedPerChunk?.cpuMarginal, 3)),
-    vsBare(id, fmtSigned(s.addedPerChunk?.cpuNaive, 3)),
-    vsBare(id, fmtSigned(s.addedPerChunk?.wallMarginal, 3)),
-    vsBare(id, fmtSigned(s.addedPerChunk?.wallNaive, 3)),
-    vsBare(id, fmtSigned(s.addedPerStream?.cpuShort)),
+    vsBare(results, id, fmtSigned(s.addedPerChunk?.cpuMarginal, 3)),
+    vsBare(results, id, fmtSigned(s.addedPerChunk?.cpuNaive, 3)),
+    vsBare(results, id, fmtSigned(s.addedPerChunk?.wallMarginal, 3)),
+    vsBare(results, id, fmtSigned(s.addedPerChunk?.wallNaive, 3)),
+    vsBare(results, id, fmtSigned(s.addedPerStream?.cpuShort)),
   ]),
   align: ['l'],
 });
@@ -56,7 +58,10 @@ export function throughputTable(results) {
   const concs = results.settings.throughput.concurrency;
   return {
     head: ['configuration', ...concs.flatMap((c) => [`calls/s c=${c}`, 'ratio', 'CPU µs/call'])],
-    rows: Object.entries(results.throughput).map(([id, s]) => [label(results, id), ...concs.flatMap((c) => [fmt(s[c]?.callsPerSecond, 0), vsBare(id, ratio(s[c]?.ratio)), fmt(s[c]?.cpuPerCall)])]),
+    rows: Object.entries(results.throughput).map(([id, s]) => [
+      label(results, id),
+      ...concs.flatMap((c) => [fmt(s[c]?.callsPerSecond, 0), vsBare(results, id, ratio(s[c]?.ratio)), fmt(s[c]?.cpuPerCall)]),
+    ]),
     align: ['l'],
   };
 }
