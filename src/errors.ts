@@ -97,6 +97,15 @@ class FallbackApiError extends Error {
 }
 
 /** Builds the error as the SDK would for an HTTP error: `status`, `error`, `code`, `type`, message. */
+/**
+ * LangChain's mark of an error its retry loop must not retry (`getRetryable` in
+ * `@langchain/core/errors`; a global symbol, so every copy of the package reads it). LangChain
+ * runs the openai client with `maxRetries: 0` and retries in its own loop, by status: without the
+ * mark it would retry our refusals (a 503 for an open breaker or an unreachable budget store),
+ * which `x-should-retry: false` keeps only the SDK's own loop from retrying.
+ */
+const LANGCHAIN_RETRYABLE = Symbol.for('langchain.errors.retryable');
+
 export function governorError(client: unknown, code: GovernorErrorCode, status: number, message: string, details: object): Error & { status: number; code: string; details: object } {
   const Cls = subclassFor(apiErrorClassOf(client), code);
   const body = { message, type: code, code, param: null, details };
@@ -109,6 +118,7 @@ export function governorError(client: unknown, code: GovernorErrorCode, status: 
   err.details = details;
   Object.defineProperty(err, 'llmGovernorCode', { value: code });
   Object.defineProperty(err, CODE, { value: code });
+  Object.defineProperty(err, LANGCHAIN_RETRYABLE, { value: false, configurable: true });
   return err;
 }
 

@@ -13,20 +13,6 @@ import { GOVERNOR_HEADER, headerValue } from '../pipeline/wire';
 
 const PATCHED = Symbol.for('llm-governor.patched');
 
-/**
- * LangChain's mark of an error its retry loop must not retry (`getRetryable` in
- * `@langchain/core/errors`; a global symbol, so every copy of the package reads it). LangChain
- * runs the openai client with `maxRetries: 0` and retries in its own loop, by status: without the
- * mark it would retry a refusal made at send time (503 for an open breaker), which
- * `x-should-retry: false` keeps only the SDK's loop from retrying.
- */
-const LANGCHAIN_RETRYABLE = Symbol.for('langchain.errors.retryable');
-
-function notRetriedByLangChain<E extends Error>(err: E): E {
-  Object.defineProperty(err, LANGCHAIN_RETRYABLE, { value: false, configurable: true });
-  return err;
-}
-
 type AnyFn = (...args: any[]) => any;
 interface ClientLike {
   baseURL?: string;
@@ -137,7 +123,7 @@ export function patchClientMethods(target: object, getRuntime: () => Runtime | u
       const code = headerValue(headers, GOVERNOR_HEADER);
       if (isGovernorErrorCode(code)) {
         const body = error?.error ?? error;
-        return notRetriedByLangChain(governorError(this, code, status, String(body?.message ?? message ?? code), body?.details ?? {}));
+        return governorError(this, code, status, String(body?.message ?? message ?? code), body?.details ?? {});
       }
       return originalStatusError.call(this, status, error, message, headers);
     };

@@ -26,6 +26,13 @@ const suite: ClientSuite = {
 describe.each(['require', 'import'] as const)('LangChain under --%s', (preload) => {
   governedClientSuite(sim, suite, preload);
 
+  it("with LangChain's own retries on: our budget_exceeded is not retried", async () => {
+    const { r, sent } = await runClient(sim(), suite, preload, { MODE: 'errors', CALLS: '1', MAX_RETRIES: '2', LLM_GOVERNOR_DAILY_BUDGET_USD: '0.000001' });
+    expect((r.out.errors as AppError[]).map((e) => [e.status, e.code])).toEqual([[429, 'budget_exceeded']]);
+    expect(sent).toHaveLength(0);
+    expect(callSpans(r)).toHaveLength(1);
+  });
+
   it("with LangChain's own retries on: a 500 is retried by LangChain, our circuit_open is not", async () => {
     sim().setFaults([{ kind: '500', match: { path: '/v1/' } }]);
     try {
