@@ -13,8 +13,8 @@ import { RelayClient } from './relay';
 const ROLE_KEY = 'llm-governor:metrics-endpoint';
 /** How long a scrape waits for the members' answers; a member that is late is served as it last was. */
 const GATHER_MS = 1_500;
-/** Failed tries before the one warning that this member's metrics are not served anywhere. */
-const TRIES_BEFORE_WARNING = 4;
+/** Failed tries (about 15 s of them) before the one warning that these metrics are not served anywhere: a server that is shutting down holds the port a while. */
+const TRIES_BEFORE_WARNING = 6;
 
 interface Options {
   port: number;
