@@ -92,6 +92,32 @@ describe('node:cluster', () => {
     expect(run.logs.filter((l) => l.attributes?.['llm_governor.audit.kind'] === 'call_completed')).toHaveLength(6);
   });
 
+  it("a blocking budget and a breaker opening on 500s, in each worker: the SDK's own APIError with our code, nothing more sent", async () => {
+    const refused = async (env: Record<string, string>) => {
+      let answers: Awaited<ReturnType<typeof askApp>> = [];
+      const before = sim.requests().length;
+      const run = await whileRunning(CLUSTER_APP, { WORKERS: '2', ...env }, async (ports) => {
+        answers = await askApp(ports.app, 6);
+      });
+      expect(run.code, run.stderr).toBe(0);
+      return { answers, sent: sim.requests().length - before, failed: run.logs.filter((l) => l.attributes?.['llm_governor.audit.kind'] === 'call_failed').length };
+    };
+    const budget = await refused({ LLM_GOVERNOR_DAILY_BUDGET_USD: '0.000001' });
+    expect(budget.answers.map((a) => [a.isAPIError, a.status, a.error])).toEqual(Array(6).fill([true, 429, 'budget_exceeded']));
+    expect(budget.sent).toBe(0);
+    expect(budget.failed).toBe(6);
+    sim.setFaults([{ kind: '500', match: { path: '/v1/' } }]);
+    try {
+      // Each worker has its own breaker (threshold 2): its first two calls fail with the 500, the third is refused.
+      const breaker = await refused({ LLM_GOVERNOR_BREAKER_FAILURES: '2', LLM_GOVERNOR_BREAKER_RESET_SECONDS: '60' });
+      expect(breaker.answers.map((a) => a.error).sort()).toEqual(['500', '500', '500', '500', 'circuit_open', 'circuit_open']);
+      expect(breaker.sent).toBe(4);
+      expect(breaker.failed).toBe(6);
+    } finally {
+      sim.setFaults([]);
+    }
+  });
+
   it('with Redis, the workers hold one budget, as one process would; without it, each worker has its own', async () => {
     // A budget of 1.5 reservations: what one process serves of it depends on what each call really costs.
     const limitUsd = (1.5 * reservationPico({ messages: [{ role: 'user', content: 'hi' }], maxTokens: 1 })) / 1e12;
@@ -183,6 +209,29 @@ describe('worker_threads', () => {
     expect(new Set(series.map((s) => s.labels.worker))).toEqual(new Set(['thread-1', 'thread-2']));
     expect(run.spans.filter((s) => s.attributes['gen_ai.operation.name'] === 'chat')).toHaveLength(4);
     expect(run.logs.filter((l) => l.attributes?.['llm_governor.audit.kind'] === 'call_completed')).toHaveLength(4);
+  });
+});
+
+describe('worker_threads: refusals', () => {
+  it("a blocking budget and a breaker opening on 500s, in each thread: the SDK's own APIError with our code, nothing more sent", async () => {
+    const refused = async (env: Record<string, string>) => {
+      const before = sim.requests().length;
+      const run = await whileRunning(THREAD_APP, { THREADS: '2', CALLS: '3', ...env }, async () => undefined);
+      expect(run.code, run.stderr).toBe(0);
+      const out = JSON.parse(run.stdout.split('\n').find((l) => l.startsWith('{'))!);
+      return { errors: out.results.map((r: { errors: unknown[] }) => r.errors), sent: sim.requests().length - before };
+    };
+    const budget = await refused({ LLM_GOVERNOR_DAILY_BUDGET_USD: '0.000001' });
+    expect(budget.errors).toEqual(Array(2).fill(Array(3).fill({ isAPIError: true, status: 429, code: 'budget_exceeded' })));
+    expect(budget.sent).toBe(0);
+    sim.setFaults([{ kind: '500', match: { path: '/v1/' } }]);
+    try {
+      const breaker = await refused({ LLM_GOVERNOR_BREAKER_FAILURES: '2', LLM_GOVERNOR_BREAKER_RESET_SECONDS: '60' });
+      for (const errors of breaker.errors) expect(errors.map((e: { status: number; code: string | null }) => e.code ?? e.status)).toEqual([500, 500, 'circuit_open']);
+      expect(breaker.sent).toBe(4);
+    } finally {
+      sim.setFaults([]);
+    }
   });
 });
 
