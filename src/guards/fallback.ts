@@ -1,6 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import type { FallbackConfig, TargetConfig } from '../config/schema';
 import { detectProvider, type ProviderInfo } from '../providers/detect';
+import { backupEndpoint, type BackupEndpoint, type BackupMaker } from './backup-env';
 import { PROVIDER } from '../semconv';
 
 /** The SDK's client classes, from the same copy of `openai` the app's client came from. */
@@ -29,17 +30,13 @@ export function backupsFor(fallbacks: readonly FallbackConfig[], provider: strin
   return [];
 }
 
-const DEFAULT_XAI_BASE_URL = 'https://api.x.ai/v1';
-/** The Azure OpenAI GA API version used when neither AZURE_API_VERSION nor OPENAI_API_VERSION is set. */
-const DEFAULT_AZURE_API_VERSION = '2024-10-21';
-
 /**
- * Builds backup clients from each provider's standard environment, once per SDK copy and
- * provider. A backup whose environment is incomplete is skipped, with one warning naming the
- * variable that is missing.
+ * Builds backup clients from each provider's standard environment (`backup-env.ts`), once per
+ * maker (a copy of the openai SDK, or the wire entry) and backup. A backup whose environment is
+ * incomplete is skipped, with one warning naming the variable that is missing.
  */
 export class BackupClients {
-  private readonly clients = new WeakMap<object, Map<string, any | null>>();
+  private readonly built = new WeakMap<BackupMaker, Map<string, Omit<Target, 'model' | 'primary'> | null>>();
 
   constructor(
     private readonly env: NodeJS.ProcessEnv = process.env,
@@ -47,77 +44,39 @@ export class BackupClients {
   ) {}
 
   /** The backup targets for a call, with their clients; those that cannot be built are left out. */
-  targets(configs: readonly TargetConfig[], requestModel: string, classes: ClientClasses): Target[] {
+  targets(configs: readonly TargetConfig[], requestModel: string, maker: BackupMaker): Target[] {
     const out: Target[] = [];
     for (const cfg of configs) {
-      const client = this.client(cfg, classes);
-      if (!client) continue;
-      out.push({ provider: this.providerOf(client, cfg.provider), model: cfg.model ?? requestModel, client, primary: false });
+      const backup = this.backup(cfg, maker);
+      if (backup) out.push({ ...backup, model: cfg.model ?? requestModel, primary: false });
     }
     return out;
   }
 
-  /** Backup clients are built once, so is what they are: detecting parses a URL. */
-  private readonly providers = new WeakMap<object, Map<string, ProviderInfo>>();
-
-  private providerOf(client: any, provider: string): ProviderInfo {
-    let known = this.providers.get(client);
-    if (!known) this.providers.set(client, (known = new Map()));
-    let info = known.get(provider);
-    if (!info) known.set(provider, (info = this.detect(client, provider)));
-    return info;
+  private backup(cfg: TargetConfig, maker: BackupMaker): Omit<Target, 'model' | 'primary'> | undefined {
+    let byTarget = this.built.get(maker);
+    if (!byTarget) this.built.set(maker, (byTarget = new Map()));
+    const id = `${cfg.provider}|${cfg.base_url ?? ''}`;
+    if (byTarget.has(id)) return byTarget.get(id) ?? undefined;
+    let backup: Omit<Target, 'model' | 'primary'> | null = null;
+    try {
+      const endpoint = backupEndpoint(cfg, this.env);
+      backup = { client: maker.make(endpoint), provider: this.detect(endpoint) };
+    } catch (err) {
+      diag.warn(`llm-governor: fallback to ${cfg.provider}${cfg.model ? ` ${cfg.model}` : ''} is skipped: ${(err as Error).message}`);
+    }
+    byTarget.set(id, backup);
+    return backup ?? undefined;
   }
 
-  private detect(client: any, provider: string): ProviderInfo {
+  private detect(endpoint: BackupEndpoint): ProviderInfo {
     const info = detectProvider({
-      baseURL: String(client.baseURL ?? ''),
-      isAzureClient: provider === PROVIDER.AZURE,
+      baseURL: endpoint.baseURL,
+      isAzureClient: endpoint.provider === PROVIDER.AZURE,
       overrides: this.overrides(),
       xaiEndpoint: this.env.XAI_API_ENDPOINT,
     });
     // The config says which provider this backup is, whatever its URL looks like.
-    return { ...info, name: provider as ProviderInfo['name'] };
+    return { ...info, name: endpoint.provider };
   }
-
-  private client(cfg: TargetConfig, classes: ClientClasses): any | undefined {
-    let byTarget = this.clients.get(classes.OpenAI);
-    if (!byTarget) this.clients.set(classes.OpenAI, (byTarget = new Map()));
-    const id = `${cfg.provider}|${cfg.base_url ?? ''}`;
-    if (byTarget.has(id)) return byTarget.get(id) ?? undefined;
-    let client: any = null;
-    try {
-      client = this.build(cfg, classes);
-    } catch (err) {
-      diag.warn(`llm-governor: fallback to ${cfg.provider}${cfg.model ? ` ${cfg.model}` : ''} is skipped: ${(err as Error).message}`);
-    }
-    byTarget.set(id, client);
-    return client ?? undefined;
-  }
-
-  private build(cfg: TargetConfig, classes: ClientClasses): any {
-    const env = this.env;
-    // Our loop retries; the backup client must not retry on its own.
-    const common = { maxRetries: 0 };
-    switch (cfg.provider) {
-      case PROVIDER.OPENAI:
-        return new classes.OpenAI({ ...common, apiKey: required(env, 'OPENAI_API_KEY'), baseURL: cfg.base_url ?? (env.OPENAI_BASE_URL || undefined) });
-      case PROVIDER.XAI:
-        return new classes.OpenAI({ ...common, apiKey: required(env, 'XAI_API_KEY'), baseURL: cfg.base_url ?? (env.XAI_API_ENDPOINT || DEFAULT_XAI_BASE_URL) });
-      case PROVIDER.AZURE: {
-        if (!classes.AzureOpenAI) throw new Error('this copy of the openai SDK has no AzureOpenAI client');
-        const endpoint = cfg.base_url ? undefined : required(env, 'AZURE_OPENAI_ENDPOINT').replace(/\/+$/, '');
-        const apiVersion = env.AZURE_API_VERSION || env.OPENAI_API_VERSION || DEFAULT_AZURE_API_VERSION;
-        // baseURL, never endpoint: AzureOpenAI would otherwise also read OPENAI_BASE_URL and refuse both.
-        return new classes.AzureOpenAI({ ...common, apiKey: required(env, 'AZURE_OPENAI_API_KEY'), apiVersion, baseURL: cfg.base_url ?? `${endpoint}/openai` });
-      }
-      default:
-        throw new Error(`unknown provider ${String(cfg.provider)}`);
-    }
-  }
-}
-
-function required(env: NodeJS.ProcessEnv, name: string): string {
-  const value = env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
 }

@@ -1,5 +1,6 @@
 import type { Context } from '@opentelemetry/api';
-import type { ClientClasses, Target } from '../guards/fallback';
+import type { BackupMaker } from '../guards/backup-env';
+import type { Target } from '../guards/fallback';
 import type { Body } from '../operations';
 import type { BuiltAttempt } from '../pipeline/send-layer';
 
@@ -17,8 +18,8 @@ export interface CallAdapter {
   readonly client: unknown;
   /** The API path the operation was found by (`/chat/completions`, …): the cache key and moderation use it. */
   readonly path: string;
-  /** The SDK's client classes, to build backups with (absent: no fallback). */
-  readonly classes?: ClientClasses;
+  /** What builds this way's backups (the SDK's client classes, or the wire's requests); absent: no fallback. */
+  readonly backupMaker?: BackupMaker;
   /** The client runs its own retry loop: ours makes one try of each request it sends. */
   readonly clientRetries: boolean;
   /** The request of this call, as the entry handed it over (set by the call's `send`). */

@@ -7,7 +7,8 @@ import type { Governor } from '../cost/governor';
 import type { Guards } from '../guards';
 import type { CachedResponse } from '../guards/cache';
 import { governorError } from '../errors';
-import type { ClientClasses, Target } from '../guards/fallback';
+import type { BackupMaker } from '../guards/backup-env';
+import type { Target } from '../guards/fallback';
 import type { Body, Operation } from '../operations';
 import type { CallRecord } from '../operations/record';
 import { applyAdmission, readmitFor } from '../pipeline/admission/reserve';
@@ -166,8 +167,8 @@ class ScopeView implements CallScope {
   get stream(): boolean {
     return this.p.rec.stream;
   }
-  get classes(): ClientClasses | undefined {
-    return this.p.adapter.classes;
+  get backupMaker(): BackupMaker | undefined {
+    return this.p.adapter.backupMaker;
   }
   get requestModel(): string | undefined {
     return this.p.rec.requestModel;

@@ -1,8 +1,10 @@
 import { context, diag, type Context } from '@opentelemetry/api';
+import type { BackupMaker } from '../guards/backup-env';
 import type { ClientClasses, Target } from '../guards/fallback';
 import type { Body } from '../operations';
 import { TargetUnusable, type BuiltAttempt } from '../pipeline/send-layer';
 import type { CallAdapter, SendRequest } from './call-adapter';
+import { sdkBackups } from './sdk-backups';
 import { backupOptions, buildAttempt, sendAttempt, type BuiltRequest } from './sdk-request';
 
 /**
@@ -18,13 +20,17 @@ export class SdkAttempts implements CallAdapter {
   /** The SDK's own options object of this call (its first buildRequest's). */
   private options?: Record<string, unknown>;
   /** A backup's request options, kept for all its tries (made only when a call falls back). */
-  private backups?: Map<Target, Record<string, unknown>>;
+  private backupRequests?: Map<Target, Record<string, unknown>>;
+  /** Backup clients are built by the same copy of the SDK as the app's. */
+  readonly backupMaker?: BackupMaker;
 
   constructor(
     readonly client: unknown,
     readonly path: string,
-    readonly classes?: ClientClasses,
-  ) {}
+    classes?: ClientClasses,
+  ) {
+    this.backupMaker = classes && sdkBackups(classes);
+  }
 
   /** The moderation request is a call of its own (a child span), through the same client. */
   moderations(model: string, input: unknown, ctx: Context): Promise<unknown> {
@@ -40,7 +46,7 @@ export class SdkAttempts implements CallAdapter {
   /** A backup's request options (the body with the backup's model), kept for all its tries. False: it cannot be made. */
   prepareBackup(target: Target, body: () => Body, signal: AbortSignal | null | undefined): boolean {
     try {
-      (this.backups ??= new Map()).set(target, backupOptions(this.path, body(), signal));
+      (this.backupRequests ??= new Map()).set(target, backupOptions(this.path, body(), signal));
       return true;
     } catch (err) {
       diag.warn(`llm-governor: fallback to ${target.provider.name} ${target.model} skipped: its request could not be built (${(err as Error)?.message})`);
@@ -50,7 +56,7 @@ export class SdkAttempts implements CallAdapter {
 
   async build(target: Target, retry: number): Promise<BuiltAttempt> {
     const req = this.request!;
-    const options = target.primary ? this.options : this.backups?.get(target);
+    const options = target.primary ? this.options : this.backupRequests?.get(target);
     if (target.primary && (retry === 0 || !options)) {
       return { url: req.url, headers: req.init.headers, ms: req.ms, send: (controller) => req.fetch(target.client, req.url, req.init, req.ms, controller) };
     }

@@ -1,7 +1,8 @@
 import type { AuditEventFacts, AuditKind } from '../audit';
 import type { GovernorConfig } from '../config/schema';
 import type { CachedResponse } from '../guards/cache';
-import type { ClientClasses, Target } from '../guards/fallback';
+import type { BackupMaker } from '../guards/backup-env';
+import type { Target } from '../guards/fallback';
 import type { Guards } from '../guards';
 import type { Refusal } from './wire';
 
@@ -61,8 +62,8 @@ export interface CallScope {
   readonly stream: boolean;
   /** The app's own provider, model and client. */
   readonly primary: Target;
-  /** The SDK's client classes, to build backups with (absent: no fallback). */
-  readonly classes?: ClientClasses;
+  /** What builds the backups of the call's way in (absent: no fallback). */
+  readonly backupMaker?: BackupMaker;
   /** The model the app asked for (fallback chains match on it). */
   readonly requestModel?: string;
   /** A cached answer found at admission, and the key to store a fresh one under. */

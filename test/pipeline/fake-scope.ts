@@ -47,7 +47,7 @@ export function fakeScope(over: Partial<CallScope> & { backups?: Target[]; break
     maxRetries: 2,
     stream: false,
     primary: target('openai', true),
-    classes: over.backups?.length ? ({ OpenAI: class {} } as never) : undefined,
+    backupMaker: over.backups?.length ? { make: () => ({}) } : undefined,
     requestModel: 'm',
     tokens: () => 10,
     build: async () => ({ url: 'http://x', ms: 1000, send: async () => new Response('{}') }),

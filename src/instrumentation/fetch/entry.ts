@@ -79,7 +79,7 @@ class FetchEntry {
       req = await requestOf(input, init);
       const body = jsonObjectOf(req.init.body);
       const named = namedModel(match, body);
-      const attempts = new FetchAttempts(named.path, match.baseURL, (u, i, ctx) => this.moderation(u, i, ctx));
+      const attempts = new FetchAttempts(named.path, match.path, match.baseURL, (u, i, ctx) => this.moderation(u, i, ctx));
       call = new Call(rt, match.op, this.providerOf(match, rt), named.body, parent, attempts);
       req.body = body;
     } catch (err) {

@@ -68,7 +68,7 @@ export const fallback: SendLayer = (next) => async (_req, call) => {
 function targetsOf(call: CallScope): Target[] {
   const primary = call.primary;
   const guards = call.guards;
-  if (!call.ownsRetries || !guards || !call.classes || !call.config.fallbacks.length) return [primary];
+  if (!call.ownsRetries || !guards || !call.backupMaker || !call.config.fallbacks.length) return [primary];
   const configs = backupsFor(call.config.fallbacks, primary.provider.name, call.requestModel);
-  return configs.length ? [primary, ...guards.backups.targets(configs, primary.model, call.classes)] : [primary];
+  return configs.length ? [primary, ...guards.backups.targets(configs, primary.model, call.backupMaker)] : [primary];
 }
