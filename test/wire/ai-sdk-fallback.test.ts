@@ -98,7 +98,8 @@ function expectServedByBackup(r: Run, to: { provider: string; model: string }, c
   });
   const completed = auditOf(r, 'call_completed');
   expect(completed).toHaveLength(calls * 2);
-  for (const c of completed) expect(c.body).toMatchObject({ ai_model: { ai_provider: to.provider, name: expect.stringMatching(new RegExp(`^${to.model}`)) }, unmapped: { requested_model: 'gpt-4o-mini' } });
+  for (const c of completed)
+    expect(c.body).toMatchObject({ ai_model: { ai_provider: to.provider, name: expect.stringMatching(new RegExp(`^${to.model}`)) }, unmapped: { requested_model: 'gpt-4o-mini' } });
   // Neither key, nor any credential, in what the package wrote.
   expect(scan({ otlp: r.otlpRaw.join('\n'), scrape: r.scrape, stdout: r.stdout, stderr: r.stderr }, [PRIMARY_KEY, XAI_KEY, AZURE_KEY])).toEqual([]);
   expect(auditOf(r, 'call_failed')).toHaveLength(0);

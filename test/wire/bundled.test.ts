@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -94,5 +94,31 @@ describe.each(Object.keys(BUNDLERS))('an app bundled with %s (openai 6 inside th
       expect(callEndEvents(r.logs)).toEqual(Array(4).fill('call_failed'));
       expect(sumOf(r.samples, 'llm_governor_requests_rejected_total', { reason: 'circuit_open' })).toBe(1);
     });
+  });
+
+  it('falls back as the openai SDK path does: a primary failing 500, the backup (xAI, from XAI_BASE_URL and XAI_API_KEY) serves, with its own key', async () => {
+    const config = join(dir, 'fallback.json');
+    writeFileSync(config, JSON.stringify({ breaker_enabled: false, fallbacks: [{ primary: { provider: 'openai' }, backups: [{ provider: 'x_ai', model: 'grok-3' }] }] }));
+    const before = sim.requests().length;
+    sim.setFaults([{ kind: '500', match: { provider: 'openai' } }]);
+    try {
+      const r = await run('require', { LLM_GOVERNOR_CONFIG: config, XAI_BASE_URL: sim.xaiBaseURL, XAI_API_KEY: 'xai-test-bundle-0123456789' });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.out.error).toBeUndefined();
+      expect(r.out.streamText.length).toBeGreaterThan(0);
+      const chats = chatSpans(r.spans);
+      expect(chats).toHaveLength(2);
+      for (const span of chats) expect(span.attributes).toMatchObject({ 'gen_ai.request.model': 'gpt-4o-mini', 'llm_governor.served.provider': 'x_ai', 'llm_governor.served.model': 'grok-3' });
+      expect(sumOf(r.samples, 'llm_governor_fallbacks_total', { from: 'openai/gpt-4o-mini', to: 'x_ai/grok-3', reason: '500' })).toBe(2);
+      const sent = sim.requests().slice(before);
+      expect(sent.map((q) => q.provider)).toEqual(['openai', 'xai', 'openai', 'xai']);
+      for (const q of sent.filter((q) => q.provider === 'xai')) {
+        expect(q.headers.authorization).toBe('Bearer xai-test-bundle-0123456789');
+        expect(JSON.stringify(q.headers)).not.toContain('sk-test-bundle');
+      }
+      expect(callEndEvents(r.logs)).toEqual(['call_completed', 'call_completed']);
+    } finally {
+      sim.setFaults([]);
+    }
   });
 });

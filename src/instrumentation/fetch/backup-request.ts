@@ -26,7 +26,7 @@ const DEPLOYMENT_PATHS: ReadonlySet<string> = new Set([
 ]);
 
 /** What belongs to the primary (its credentials, its account) or to the old body: never sent to a backup. */
-const PRIMARY_ONLY = ['authorization', 'api-key', 'x-api-key', 'openai-organization', 'openai-project', 'content-length'];
+const PRIMARY_ONLY = ['authorization', 'api-key', 'x-api-key', 'ocp-apim-subscription-key', 'openai-organization', 'openai-project', 'content-length'];
 
 export interface WireBackupRequest {
   readonly url: string;
