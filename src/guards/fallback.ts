@@ -15,7 +15,7 @@ export interface Target {
   provider: ProviderInfo;
   /** The model (Azure: deployment) to ask for. */
   model: string;
-  /** The client to send with. */
+  /** What to send with: the app's SDK client, a backup's client from the same SDK, or (the wire entry) a backup's endpoint. */
   client: any;
   primary: boolean;
 }
