@@ -66,6 +66,7 @@ export class RelayHub {
     let member: Member | undefined;
     readLines(socket, (m) => {
       if (m.t === 'hello' && typeof m.label === 'string' && !member) {
+        this.forgetDeparted();
         member = { label: m.label, socket, latest: undefined, leftAt: undefined, answered: new Set() };
         this.members.get(m.label)?.socket?.destroy();
         this.members.set(m.label, member);
@@ -84,11 +85,16 @@ export class RelayHub {
 
   /** Asks every connected member for its metrics, waits up to `timeoutMs`, and returns the latest of each. */
   async gather(timeoutMs: number): Promise<RelayedMetrics[]> {
-    for (const [label, m] of this.members) if (m.leftAt !== undefined && this.now() - m.leftAt > this.retentionMs) this.members.delete(label);
+    this.forgetDeparted();
     await Promise.all([...this.members.values()].filter((m) => m.socket).map((m) => this.ask(m, timeoutMs)));
     const out: RelayedMetrics[] = [];
     for (const m of this.members.values()) if (m.latest) out.push({ label: m.label, scopeMetrics: m.latest });
     return out;
+  }
+
+  /** Members gone longer than the retention are dropped (at each scrape and each arrival: never scraped, still bounded). */
+  private forgetDeparted(): void {
+    for (const [label, m] of this.members) if (m.leftAt !== undefined && this.now() - m.leftAt > this.retentionMs) this.members.delete(label);
   }
 
   private ask(member: Member, timeoutMs: number): Promise<void> {
