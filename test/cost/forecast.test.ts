@@ -37,7 +37,7 @@ describe('budgetForecast()', () => {
     expect(f).toEqual({ projected: 100, exhaustsInMs: 18 * H, elapsed: 0.25 });
   });
 
-  it("a state from a window that has reset counts as no spend in the current one", () => {
+  it('a state from a window that has reset counts as no spend in the current one', () => {
     const now = Date.parse('2026-12-03T06:00:00Z');
     const f = budgetForecast(parseWindow('day'), 90, 100, Date.parse('2026-12-03T00:00:00Z'), now);
     expect(f.projected).toBe(0);
