@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditKind } from '../../src/audit/ocsf';
@@ -83,7 +84,7 @@ describe('spend forecasts through the preload', () => {
           preload: 'require',
           env: {
             SIM_URL: sim.url,
-            CALLS: '4',
+            CALLS: '2',
             SEQUENTIAL: '1',
             MAX_TOKENS: '20',
             OTEL_TRACES_EXPORTER: 'none',
@@ -99,6 +100,19 @@ describe('spend forecasts through the preload', () => {
     for (const run of runs) expect(run.code, run.stderr).toBe(0);
     const kinds = files.flatMap(kindsIn);
     expect(kinds.filter((k) => k === 'budget_forecast_crossed')).toHaveLength(1);
-    expect(kinds.filter((k) => k === 'call_completed')).toHaveLength(8);
+    expect(kinds.filter((k) => k === 'call_completed')).toHaveLength(4);
+
+    // The CLI reads the shared store: the projection and when the limit would be reached.
+    const cli = spawnSync(process.execPath, [resolve(REPO, 'dist/cli/main.js'), 'budgets'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', LLM_GOVERNOR_REDIS_URL: redis.url, LLM_GOVERNOR_CONFIG: config },
+    });
+    expect(cli.status, cli.stderr).toBe(0);
+    const header = cli.stdout.split('\n').find((l) => l.startsWith('budget '))!;
+    const row = cli.stdout.split('\n').find((l) => l.startsWith('fc-shared '))!;
+    expect(header).toMatch(/projected \$.*exhausted at/);
+    const [, , , spent, , , projected] = row.split(/\s+/);
+    expect(Number(projected) / Number(spent)).toBeGreaterThan(7.9);
+    expect(row, cli.stdout).toMatch(/\d{4}-\d\d-\d\dT[\d:.]+Z\s+\d{4}-\d\d-\d\dT[\d:.]+Z$/);
   });
 });
