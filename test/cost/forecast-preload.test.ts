@@ -7,6 +7,7 @@ import { configFile, readEvents, tempDir } from '../audit/audit-preload-helpers'
 import { runObserved, sumOf } from '../helpers/observed-run';
 import { startRedis } from '../helpers/redis-server';
 import { REPO, runApp } from '../helpers/run-app';
+import { zoneAtLocalHour } from '../helpers/zones';
 
 /**
  * Spend forecasts through the preload: an unmodified app whose spend rate, early in its day,
@@ -27,16 +28,9 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-/** A fixed-offset zone whose local time now is between 02:00 and 03:00: 1/12 to 1/8 of its day has passed. */
-function earlyZone(nowMs = Date.now()): string {
-  const utcHour = new Date(nowMs).getUTCHours();
-  const offset = ((((2 - utcHour) % 24) + 24 + 12) % 24) - 12; // in [-12, 11]
-  return offset === 0 ? 'Etc/GMT' : offset > 0 ? `Etc/GMT-${offset}` : `Etc/GMT+${-offset}`;
-}
-
-/** Limit $1e-4: a few gpt-4o-mini calls spend a few percent of it, and project past 90% by the end of the day. */
+/** Local time 02:00 to 03:00 (1/12 to 1/8 of the day passed); limit $1e-4: a few gpt-4o-mini calls spend a few percent of it, and project past 90% by the end of the day. */
 function budgetYaml(name: string): string {
-  return `budgets:\n  - name: ${name}\n    limit_usd: 0.0001\n    window: day\n    timezone: ${earlyZone()}\n    thresholds: [0.8]\n    forecast_alert: 0.9\n    action: alert_only\n`;
+  return `budgets:\n  - name: ${name}\n    limit_usd: 0.0001\n    window: day\n    timezone: ${zoneAtLocalHour(2)}\n    thresholds: [0.8]\n    forecast_alert: 0.9\n    action: alert_only\n`;
 }
 
 const kindsIn = (file: string) => readEvents(file).map((e) => e.unmapped.kind as AuditKind);

@@ -239,7 +239,8 @@ describe('deploy/alertmanager', () => {
       ).toContain(receivers);
     }
     // The forecast alert goes where the other budget warnings go.
-    const forecast = expectSuccess('amtool', ['config', 'routes', 'test', `--config.file=${ALERTMANAGER_CONFIG}`, 'alertname=LlmBudgetForecastExhaustion', 'llm_governor_budget=demo', 'job=llm-governor-demo', 'severity=warning']);
+    const forecastLabels = ['alertname=LlmBudgetForecastExhaustion', 'llm_governor_budget=demo', 'job=llm-governor-demo', 'severity=warning'];
+    const forecast = expectSuccess('amtool', ['config', 'routes', 'test', `--config.file=${ALERTMANAGER_CONFIG}`, ...forecastLabels]);
     expect(forecast.split('\n').map((l) => l.trim())).toContain('siem-webhook,chat');
     const siem = config.receivers.find((r: { name: string }) => r.name === 'siem-webhook');
     expect(siem.webhook_configs[0].url).toBe(SIEM_WEBHOOK_URL);
