@@ -76,7 +76,7 @@ export const spend: DashboardSpec = {
         tablePanel({
           title: 'Budgets now',
           description:
-            "Each budget in its current window: spent, held by calls in flight, limit, utilization, projected spend at the window's end (linear over the elapsed window, as the process computes it), time until the window resets (0 for rolling windows), and time until the limit is reached at that rate (empty: not in this window).",
+            "Each budget in its current window: spent, held by calls in flight, limit, utilization, projected spend at the window's end (linear over the elapsed window, as the process computes it), and time until the window resets (0 for rolling windows).",
           queries: [
             { expr: budget('llm_governor_budget_spent'), instant: true, table: true },
             { expr: budget('llm_governor_budget_reserved'), instant: true, table: true },
@@ -84,7 +84,6 @@ export const spend: DashboardSpec = {
             { expr: budget('llm_governor_budget_utilization'), instant: true, table: true },
             { expr: budget('llm_governor_budget_forecast_usd'), instant: true, table: true },
             { expr: budget('llm_governor_budget_window_remaining'), instant: true, table: true },
-            { expr: budget('llm_governor_budget_exhaustion_seconds'), instant: true, table: true },
           ],
           labels: [
             { label: L.BUDGET, title: 'Budget' },
@@ -97,7 +96,6 @@ export const spend: DashboardSpec = {
             { refId: 'D', title: 'Utilization', unit: 'percentunit' },
             { refId: 'E', title: 'Projected at window end', unit: 'currencyUSD' },
             { refId: 'F', title: 'Window resets in', unit: 's' },
-            { refId: 'G', title: 'Limit reached in', unit: 's' },
           ],
           unit: 'short',
           w: 16,
