@@ -88,7 +88,12 @@ export const ATTR = {
   CATEGORY: 'category',
   REJECT_REASON: 'reason',
   THRESHOLD: 'threshold',
+  /** On `llm_governor.budget.threshold_crossings`: `forecast` for a `forecast_alert` crossing (absent for a threshold). */
+  CROSSING: 'crossing',
 } as const;
+
+/** Value of the `crossing` label for a forecast crossing. */
+export const FORECAST_CROSSING = 'forecast';
 
 /** `gen_ai.provider.name` values. */
 export const PROVIDER = {
@@ -145,6 +150,10 @@ export const GOVERNOR_METRIC = {
   BUDGET_RESERVED: 'llm_governor.budget.reserved',
   BUDGET_UTILIZATION: 'llm_governor.budget.utilization',
   BUDGET_WINDOW_REMAINING: 'llm_governor.budget.window_remaining',
+  /** Spend projected at the end of the window (see cost/forecast.ts). */
+  BUDGET_FORECAST: 'llm_governor.budget.forecast_usd',
+  /** Seconds until the limit is reached at the current rate; absent when not within the window. */
+  BUDGET_EXHAUSTION: 'llm_governor.budget.exhaustion_seconds',
   BUDGET_THRESHOLD_CROSSINGS: 'llm_governor.budget.threshold_crossings',
   BUDGET_EXCEEDED_ALLOWED: 'llm_governor.budget.exceeded_allowed',
   BUDGET_STORE_ERRORS: 'llm_governor.budget.store.errors',

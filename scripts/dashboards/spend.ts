@@ -9,13 +9,6 @@ const budget = (metric: string) => `${BUDGET_BY} (${sel(metric)})`;
 /** USD per hour from the cost counter. */
 const perHour = (by: string[] = []) => `${sumRate(sel(COST), by)} * 3600`;
 
-/**
- * Spend at the window's end if calls keep costing what they cost over the last hour: spent +
- * (seconds left in the window × the selected services' USD per second). Rolling windows report 0
- * seconds left, so their projection is what is spent.
- */
-const PROJECTED = `${budget('llm_governor_budget_spent')} + ${budget('llm_governor_budget_window_remaining')} ` + `* on () group_left () (${sumRate(sel(COST), [], '1h')} or vector(0))`;
-
 const UTILIZATION_STEPS = fractionSteps(0.5, 0.8, 1);
 
 export const spend: DashboardSpec = {
@@ -83,13 +76,13 @@ export const spend: DashboardSpec = {
         tablePanel({
           title: 'Budgets now',
           description:
-            "Each budget in its current window: spent, held by calls in flight, limit, utilization, projected spend at the window's end, and time until the window resets (0 for rolling windows).",
+            "Each budget in its current window: spent, held by calls in flight, limit, utilization, projected spend at the window's end (linear over the elapsed window, as the process computes it), and time until the window resets (0 for rolling windows).",
           queries: [
             { expr: budget('llm_governor_budget_spent'), instant: true, table: true },
             { expr: budget('llm_governor_budget_reserved'), instant: true, table: true },
             { expr: budget('llm_governor_budget_limit'), instant: true, table: true },
             { expr: budget('llm_governor_budget_utilization'), instant: true, table: true },
-            { expr: PROJECTED, instant: true, table: true },
+            { expr: budget('llm_governor_budget_forecast_usd'), instant: true, table: true },
             { expr: budget('llm_governor_budget_window_remaining'), instant: true, table: true },
           ],
           labels: [
@@ -122,14 +115,15 @@ export const spend: DashboardSpec = {
           h: 9,
         }),
         timeseriesPanel({
-          title: 'Projected spend at window end',
+          title: 'Forecast: spent, projected and limit',
           description:
-            "Spent + seconds left in the window × the selected services' spend per second over the last hour (solid), against the limit (dashed). The burn rate is the services' whole spend, so for a budget that covers only some calls (one model, one tenant) this is an upper bound.",
+            "Per budget: spent in the current window (solid), the spend projected at the window's end at the rate so far (`llm_governor_budget_forecast_usd`, linear over the elapsed window; a rolling window's projection is its spend) and the limit, both dashed. A projection over the limit means the budget will act before its window resets; `forecast_alert` audits the crossing once per window.",
           queries: [
-            { expr: PROJECTED, legend: `${BUDGET_LEGEND} projected` },
+            { expr: budget('llm_governor_budget_spent'), legend: `${BUDGET_LEGEND} spent` },
+            { expr: budget('llm_governor_budget_forecast_usd'), legend: `${BUDGET_LEGEND} projected` },
             { expr: budget('llm_governor_budget_limit'), legend: `${BUDGET_LEGEND} limit` },
           ],
-          dashed: ['B'],
+          dashed: ['B', 'C'],
           unit: 'currencyUSD',
           min: 0,
           w: 12,

@@ -34,6 +34,7 @@ export const AUDIT_KINDS = {
   call_completed: { activity: ACTIVITY.CREATE, status: STATUS.SUCCESS, severity: SEVERITY.INFORMATIONAL, decision: 'allow' },
   call_failed: { activity: ACTIVITY.CREATE, status: STATUS.FAILURE, severity: SEVERITY.MEDIUM, decision: undefined },
   budget_threshold_crossed: { activity: ACTIVITY.CREATE, status: STATUS.SUCCESS, severity: SEVERITY.LOW, decision: 'alert' },
+  budget_forecast_crossed: { activity: ACTIVITY.CREATE, status: STATUS.SUCCESS, severity: SEVERITY.LOW, decision: 'alert' },
   budget_block: { activity: ACTIVITY.CREATE, status: STATUS.FAILURE, severity: SEVERITY.MEDIUM, decision: 'block' },
   token_cap_applied: { activity: ACTIVITY.CREATE, status: STATUS.SUCCESS, severity: SEVERITY.LOW, decision: 'cap_tokens' },
   downgrade_applied: { activity: ACTIVITY.CREATE, status: STATUS.SUCCESS, severity: SEVERITY.LOW, decision: 'downgrade' },
@@ -122,6 +123,8 @@ function defaultMessage(kind: AuditKind, f: AuditFacts): string {
       return `${f.operation ?? 'call'} to ${target} failed`;
     case 'budget_threshold_crossed':
       return `budget ${f.budget?.name ?? '?'} crossed ${Math.round((f.budget?.threshold ?? 0) * 100)}%`;
+    case 'budget_forecast_crossed':
+      return `budget ${f.budget?.name ?? '?'} is projected past ${Math.round((f.budget?.threshold ?? 0) * 100)}% by the end of its window`;
     case 'budget_block':
       return `budget ${f.budget?.name ?? '?'} blocked a call to ${target}`;
     case 'token_cap_applied':

@@ -62,6 +62,8 @@ export const budgetSchema = z
       .default('UTC'),
     thresholds: z.array(z.number().gt(0, 'expected fractions of the limit, above 0').max(1, 'expected fractions of the limit, at most 1')).default([0.8]),
     action: budgetAction.default('block'),
+    /** Alert once per window when the spend projected at the window's end crosses this fraction of the limit (see cost/forecast.ts). */
+    forecast_alert: z.number().gt(0, 'expected a fraction of the limit, above 0').max(1, 'expected a fraction of the limit, at most 1').optional(),
     per: z.enum(['tenant', 'user', 'feature'], { error: 'expected tenant, user or feature' }).optional(),
     match: z
       .object({

@@ -13,6 +13,8 @@ export interface BudgetDefinition {
   limit: Pico;
   window: WindowSpec;
   thresholds: number[];
+  /** Fraction of the limit that the projected spend at the window's end alerts at (once per window). */
+  forecastAlert?: number;
   action: BudgetAction;
   per?: 'tenant' | 'user' | 'feature';
   match: ((facts: CallFacts) => boolean)[];
@@ -52,6 +54,7 @@ function compile(b: BudgetConfig): BudgetDefinition {
     limit: usdToPico(b.limit_usd),
     window: parseWindow(b.window, b.timezone),
     thresholds: [...b.thresholds].sort((x, y) => x - y),
+    ...(b.forecast_alert !== undefined ? { forecastAlert: b.forecast_alert } : {}),
     action: b.action,
     per: b.per,
     match,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { governorError, type BudgetExceededDetails } from '../errors';
 import { appliesTo, budgetKey, type BudgetDefinition, type CallFacts } from './budgets';
+import { budgetForecast, FORECAST_MIN_ELAPSED } from './forecast';
 import { picoToUsd, type Pico } from './money';
 import type { BudgetKey, BudgetState, BudgetStore, ReserveResult } from './stores/types';
 
@@ -47,6 +48,8 @@ export interface BudgetEvents {
   rejected(def: BudgetDefinition, value: string | undefined): void;
   exceededAllowed(def: BudgetDefinition, value: string | undefined): void;
   thresholdCrossed(def: BudgetDefinition, value: string | undefined, threshold: number, state: BudgetState, windowId: string): void;
+  /** The spend projected at the window's end crossed `fraction` of the limit (`forecast_alert`), once per window. */
+  forecastCrossed(def: BudgetDefinition, value: string | undefined, fraction: number, state: BudgetState, projected: Pico, windowId: string): void;
   states(defs: BudgetDefinition[], values: (string | undefined)[], keys: BudgetKey[], states: BudgetState[]): void;
   storeError(operation: string, error: unknown): void;
 }
@@ -290,24 +293,34 @@ export class BudgetEngine {
       const state = states[i];
       if (!state) return;
       if (def.action === 'alert_only' && overLimit(state.spent, actual, def.limit)) this.opts.events.exceededAllowed(def, r.values[i]);
-      if (!def.thresholds.length) return;
-      const utilization = state.spent / def.limit;
       const key = r.keys[i];
+      const forecastAt = def.forecastAlert;
+      if (forecastAt !== undefined) {
+        const f = budgetForecast(def.window, state.spent, def.limit, key.windowEndMs, now);
+        if (f.elapsed >= FORECAST_MIN_ELAPSED && f.projected >= forecastAt * def.limit) {
+          this.markOnce(key, `forecast:${forecastAt}`, now, () => this.opts.events.forecastCrossed(def, r.values[i], forecastAt, state, f.projected, key.id));
+        }
+      }
+      const utilization = state.spent / def.limit;
       for (const t of def.thresholds) {
         if (utilization < t) break;
-        const mark = `threshold:${t}`;
-        // Marked already (by us, or found marked by another process) for this window: no round trip.
-        const seen = `${key.id}\u0000${mark}`;
-        if ((this.marked.get(seen) ?? 0) > now) continue;
-        this.store.markOnce(key, mark, now).then(
-          (first) => {
-            this.remember(seen, key.rolling ? now + key.rolling.durationMs : key.windowEndMs, now);
-            if (first) this.opts.events.thresholdCrossed(def, r.values[i], t, state, key.id);
-          },
-          (err) => this.opts.events.storeError('markOnce', err),
-        );
+        this.markOnce(key, `threshold:${t}`, now, () => this.opts.events.thresholdCrossed(def, r.values[i], t, state, key.id));
       }
     });
+  }
+
+  /** Calls `first` when this process is the first (of all, on Redis) to set `mark` on the key in its window. */
+  private markOnce(key: BudgetKey, mark: string, now: number, first: () => void): void {
+    // Marked already (by us, or found marked by another process) for this window: no round trip.
+    const seen = `${key.id}\u0000${mark}`;
+    if ((this.marked.get(seen) ?? 0) > now) return;
+    this.store.markOnce(key, mark, now).then(
+      (isFirst) => {
+        this.remember(seen, key.rolling ? now + key.rolling.durationMs : key.windowEndMs, now);
+        if (isFirst) first();
+      },
+      (err) => this.opts.events.storeError('markOnce', err),
+    );
   }
 
   /** Threshold marks known to be set, until when; pruned of expired ones as it grows. */

@@ -83,10 +83,18 @@ export class Governor {
         },
         thresholdCrossed: (def, value, threshold, state, windowId) => {
           this.metrics.thresholdCrossed(def, threshold);
-          this.auditThreshold(def, value, threshold, state.spent, windowId);
+          this.auditThreshold('budget_threshold_crossed', def, value, threshold, state.spent, windowId);
           diag.warn(
             `llm-governor: budget "${def.name}"${value ? ` (${def.per} ${value})` : ''} crossed ${Math.round(threshold * 100)}%: ` +
               `$${picoToUsd(state.spent).toFixed(6)} of $${picoToUsd(def.limit)} spent in window ${windowId}`,
+          );
+        },
+        forecastCrossed: (def, value, fraction, state, projected, windowId) => {
+          this.metrics.forecastCrossed(def, fraction);
+          this.auditThreshold('budget_forecast_crossed', def, value, fraction, state.spent, windowId);
+          diag.warn(
+            `llm-governor: budget "${def.name}"${value ? ` (${def.per} ${value})` : ''} is projected to spend $${picoToUsd(projected).toFixed(6)} by the end of window ${windowId}, ` +
+              `past ${Math.round(fraction * 100)}% of its $${picoToUsd(def.limit)} limit ($${picoToUsd(state.spent).toFixed(6)} spent so far)`,
           );
         },
         states: (d, values, keys, states) => this.metrics.updateStates(d, values, keys, states),
@@ -189,7 +197,7 @@ export class Governor {
     return { price: this.prices.mostExpensive(provider), known: false };
   }
 
-  private auditThreshold(def: BudgetDefinition, value: string | undefined, threshold: number, spent: Pico, windowId: string): void {
+  private auditThreshold(kind: 'budget_threshold_crossed' | 'budget_forecast_crossed', def: BudgetDefinition, value: string | undefined, threshold: number, spent: Pico, windowId: string): void {
     const who: { tenant?: string; userHash?: string; feature?: string } = {};
     if (value !== undefined && value !== UNATTRIBUTED) {
       if (def.per === 'tenant') who.tenant = value;
@@ -197,7 +205,7 @@ export class Governor {
       // A user from a request field is already a salted hash (u_ + 16 hex); any other is hashed here.
       else if (def.per === 'user') who.userHash = /^u_[0-9a-f]{16}$/.test(value) ? value : hashUser(value, this.config.user_hash_salt);
     }
-    this.audit.record('budget_threshold_crossed', {
+    this.audit.record(kind, {
       ...who,
       budget: { name: def.name, spentUsd: picoToUsd(spent), limitUsd: picoToUsd(def.limit), window: windowId, threshold },
     });

@@ -1,7 +1,8 @@
 import type { Attributes, Counter, Meter } from '@opentelemetry/api';
-import { ATTR, GOVERNOR_METRIC, REJECT_REASON } from '../semconv';
+import { ATTR, FORECAST_CROSSING, GOVERNOR_METRIC, REJECT_REASON } from '../semconv';
 import { BoundedLabels, type FoldedLabel } from '../util/bounded-labels';
 import type { BudgetDefinition } from './budgets';
+import { budgetForecast } from './forecast';
 import { picoToUsd, type Pico } from './money';
 import type { BudgetKey, BudgetState } from './stores/types';
 
@@ -63,7 +64,20 @@ export class CostMetrics {
     gauge(GOVERNOR_METRIC.BUDGET_RESERVED, 'Held by calls in flight', 'USD', (s) => picoToUsd(s.state.reserved));
     gauge(GOVERNOR_METRIC.BUDGET_UTILIZATION, 'Spent / limit', '1', (s) => s.state.spent / s.limit);
     gauge(GOVERNOR_METRIC.BUDGET_WINDOW_REMAINING, 'Seconds until the window resets', 's', (s) => (s.rolling ? 0 : Math.max(0, (s.windowEndMs - this.now()) / 1000)));
+    gauge(GOVERNOR_METRIC.BUDGET_FORECAST, 'Spend projected at the end of the window, at the rate so far', 'USD', (s) => picoToUsd(this.forecastOf(s).projected));
+    meter
+      .createObservableGauge(GOVERNOR_METRIC.BUDGET_EXHAUSTION, { description: 'Seconds until the limit is reached at the rate so far (absent: not within this window)', unit: 's' })
+      .addCallback((result) => {
+        for (const s of this.snapshots.values()) {
+          const ms = this.forecastOf(s).exhaustsInMs;
+          if (ms !== undefined) result.observe(ms / 1000, this.budgetAttributes(s));
+        }
+      });
     meter.createObservableGauge(GOVERNOR_METRIC.BUDGET_STORE_AVAILABLE, { description: '1 when the budget store answers, 0 when unreachable' }).addCallback((r) => r.observe(this.storeAvailable));
+  }
+
+  private forecastOf(s: Snapshot) {
+    return budgetForecast(s.def.window, s.state.spent, s.limit, s.windowEndMs, this.now());
   }
 
   private budgetAttributes(s: Snapshot): Attributes {
@@ -92,6 +106,10 @@ export class CostMetrics {
 
   thresholdCrossed(def: BudgetDefinition, threshold: number): void {
     this.crossings.add(1, { [ATTR.BUDGET]: def.name, [ATTR.THRESHOLD]: String(threshold) });
+  }
+
+  forecastCrossed(def: BudgetDefinition, fraction: number): void {
+    this.crossings.add(1, { [ATTR.BUDGET]: def.name, [ATTR.THRESHOLD]: String(fraction), [ATTR.CROSSING]: FORECAST_CROSSING });
   }
 
   allowedOver(def: BudgetDefinition): void {

@@ -13,6 +13,7 @@ import { runObserved, sumOf, type ObservedRun } from '../helpers/observed-run';
 import { startRedis } from '../helpers/redis-server';
 import { freePort, REPO, runApp, telemetryEnv } from '../helpers/run-app';
 import { parsePrometheusText } from '../../src/util/prometheus-text';
+import { zoneAtLocalHour } from '../helpers/zones';
 import { configFile, count, expectNothingSecret, expectSameAsOtlp, readEvents, syslogEvents, tempDir } from './audit-preload-helpers';
 
 const RESILIENCE_APP = resolve(REPO, 'test/fixtures/resilience-app.cjs');
@@ -108,11 +109,13 @@ describe('audit trail through the preload', () => {
       CALLS: '5',
       SEQUENTIAL: '1',
       MAX_TOKENS: '50',
-      LLM_GOVERNOR_CONFIG: configFile(dir, 'budgets:\n  - name: daily\n    limit_usd: 0.00005\n    thresholds: [0.1]\n'),
+      // Mid-day in its zone: the projection is about twice the spend, past forecast_alert at the first call.
+      LLM_GOVERNOR_CONFIG: configFile(dir, `budgets:\n  - name: daily\n    limit_usd: 0.00005\n    thresholds: [0.1]\n    forecast_alert: 0.2\n    timezone: ${zoneAtLocalHour(12)}\n`),
     });
     const s = r.out;
     expect(s.rejected).toBeGreaterThan(0);
     expect(count(r.kinds, 'budget_threshold_crossed')).toBe(1);
+    expect(count(r.kinds, 'budget_forecast_crossed')).toBe(1);
     expect(count(r.kinds, 'budget_block')).toBe(s.rejected);
     expect(count(r.kinds, 'call_failed')).toBe(s.rejected);
     expect(r.calls).toHaveLength(5);

@@ -31,6 +31,7 @@ const FACTS: Record<AuditKind, AuditFacts> = {
   call_completed: call,
   call_failed: { ...call, usage: undefined, costUsd: undefined, statusCode: 503, detail: 'InternalServerError' },
   budget_threshold_crossed: { ...call, budget: { name: 'daily', spentUsd: 8.1, limitUsd: 10, window: 'day', threshold: 0.8 } },
+  budget_forecast_crossed: { ...call, budget: { name: 'daily', spentUsd: 2.5, limitUsd: 10, window: 'day', threshold: 0.9 } },
   budget_block: { ...call, usage: undefined, statusCode: 'budget_exceeded', budget: { name: 'daily', spentUsd: 10, limitUsd: 10, window: 'day' }, estimated: true },
   token_cap_applied: { ...call, budget: { name: 'daily', spentUsd: 9.9, limitUsd: 10 }, maxOutputTokens: 64 },
   downgrade_applied: { ...call, requestedModel: 'gpt-4o', model: 'gpt-4o-mini', budget: { name: 'daily' } },

@@ -25,6 +25,7 @@ const CONDITIONS: Record<string, Record<string, 'info' | 'warning' | 'critical'>
   'budget soft threshold crossed': { LlmGovernorBudgetThresholdCrossed: 'warning' },
   'budget exhausted': { LlmGovernorBudgetExhausted: 'critical' },
   'spend projected to pass a budget before its window ends': { LlmGovernorBudgetProjectedOverrun: 'warning' },
+  'spend forecast (predict_linear) to reach a budget before its window resets': { LlmBudgetForecastExhaustion: 'warning' },
   'breaker open for more than 1 minute': { LlmGovernorBreakerOpen: 'warning' },
   'error-rate SLO, multi-window multi-burn-rate': { LlmGovernorErrorBudgetFastBurn: 'critical', LlmGovernorErrorBudgetSlowBurn: 'warning' },
   'p95 latency above 2 s': { LlmGovernorLatencyP95High: 'warning' },
@@ -194,7 +195,8 @@ describe('deploy/prometheus', () => {
     expect(Object.fromEntries(alerts.map((a) => [a.alert, a.labels?.severity]))).toEqual(EXPECTED_ALERTS);
     const doc = readFileSync(join(REPO, PROMETHEUS_DIR, 'ALERTS.md'), 'utf8');
     for (const a of alerts) {
-      expect(a.alert).toMatch(/^LlmGovernor[A-Z]\w+$/);
+      // LlmBudgetForecastExhaustion is named as its issue (16) asked.
+      expect(a.alert).toMatch(/^Llm(Governor|Budget)[A-Z]\w+$/);
       expect(['info', 'warning', 'critical']).toContain(a.labels?.severity);
       expect(Object.keys(a.annotations ?? {}).sort(), a.alert).toEqual(['description', 'runbook', 'summary']);
       expect(a.annotations!.description, `${a.alert}: the description should use its labels`).toMatch(/\$labels\./);
@@ -236,6 +238,10 @@ describe('deploy/alertmanager', () => {
         `severity "${severity}"`,
       ).toContain(receivers);
     }
+    // The forecast alert goes where the other budget warnings go.
+    const forecastLabels = ['alertname=LlmBudgetForecastExhaustion', 'llm_governor_budget=demo', 'job=llm-governor-demo', 'severity=warning'];
+    const forecast = expectSuccess('amtool', ['config', 'routes', 'test', `--config.file=${ALERTMANAGER_CONFIG}`, ...forecastLabels]);
+    expect(forecast.split('\n').map((l) => l.trim())).toContain('siem-webhook,chat');
     const siem = config.receivers.find((r: { name: string }) => r.name === 'siem-webhook');
     expect(siem.webhook_configs[0].url).toBe(SIEM_WEBHOOK_URL);
     // The end-to-end test swaps this URL for a local one: it must appear exactly once.
@@ -248,8 +254,9 @@ describe('deploy/alertmanager', () => {
     const budget = inhibit.find((r) => r.source_matchers.includes('alertname="LlmGovernorBudgetExhausted"'));
     expect(budget, 'no inhibition from LlmGovernorBudgetExhausted').toBeDefined();
     expect(budget!.target_matchers.join(' ')).toContain('LlmGovernorBudgetThresholdCrossed');
+    expect(budget!.target_matchers.join(' ')).toContain('LlmBudgetForecastExhaustion');
     expect(budget!.equal).toEqual(expect.arrayContaining(['llm_governor_budget', 'job']));
-    const named = inhibit.flatMap((r) => [...r.source_matchers, ...r.target_matchers]).flatMap((m) => [...m.matchAll(/LlmGovernor\w+/g)].map((x) => x[0]));
+    const named = inhibit.flatMap((r) => [...r.source_matchers, ...r.target_matchers]).flatMap((m) => [...m.matchAll(/Llm(?:Governor|Budget)\w+/g)].map((x) => x[0]));
     expect(named.filter((n) => !(n in EXPECTED_ALERTS))).toEqual([]);
   });
 });

@@ -64,6 +64,26 @@ describe('a bad value in the config file is dropped alone, named by its full pat
       },
       /budgets\[1\]: unknown key thresholdz; the budget "bad" is refused/,
     ],
+    [
+      'a forecast_alert of 0',
+      {
+        budgets: [
+          { name: 'keep', limit_usd: 1, forecast_alert: 0.9 },
+          { name: 'bad', limit_usd: 1, forecast_alert: 0 },
+        ],
+      },
+      /budgets\[1\]\.forecast_alert: expected a fraction of the limit, above 0/,
+    ],
+    [
+      'a forecast_alert above 1',
+      {
+        budgets: [
+          { name: 'keep', limit_usd: 1 },
+          { name: 'bad', limit_usd: 1, forecast_alert: 1.5 },
+        ],
+      },
+      /budgets\[1\]\.forecast_alert: expected a fraction of the limit, at most 1/,
+    ],
     ['a Redis URL with port 99999', { redis_url: 'redis://cache:99999' }, /redis_url: expected a redis:\/\/ or rediss:\/\/ URL that parses/],
     ['a Redis URL that does not parse', { redis_url: 'redis://' }, /redis_url:/],
     ['a backup base URL that does not parse', { fallbacks: [{ primary: { provider: 'openai' }, backups: [{ provider: 'x_ai', base_url: 'https://' }] }] }, /fallbacks\[0\]\.backups\[0\]\.base_url:/],

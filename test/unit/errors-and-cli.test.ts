@@ -45,4 +45,26 @@ describe('llm-governor budgets (from /metrics)', () => {
     expect(out).toContain('25.0%');
     expect(out).toContain('acme');
   });
+
+  it('shows the projection and when the limit would be reached', () => {
+    const now = Date.parse('2026-11-23T10:00:00Z');
+    const text = [
+      'llm_governor_budget_limit{llm_governor_budget="daily"} 10',
+      'llm_governor_budget_spent{llm_governor_budget="daily"} 5',
+      'llm_governor_budget_forecast_usd{llm_governor_budget="daily"} 12',
+      'llm_governor_budget_exhaustion_seconds{llm_governor_budget="daily"} 7200',
+      'llm_governor_budget_limit{llm_governor_budget="slow"} 10',
+      'llm_governor_budget_spent{llm_governor_budget="slow"} 1',
+      'llm_governor_budget_forecast_usd{llm_governor_budget="slow"} 2.4',
+    ].join('\n');
+    const rows = rowsFromScrape(text, now);
+    expect(rows).toMatchObject([
+      { budget: 'daily', projectedUsd: 12, exhaustsAt: '2026-11-23T12:00:00.000Z' },
+      { budget: 'slow', projectedUsd: 2.4, exhaustsAt: 'not this window' },
+    ]);
+    const out = renderBudgets(rows);
+    expect(out).toMatch(/projected \$.*exhausted at/);
+    expect(out).toMatch(/daily .* 12\.00 .*2026-11-23T12:00:00\.000Z/);
+    expect(out).toMatch(/slow .* 2\.40 .*not this window/);
+  });
 });
