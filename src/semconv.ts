@@ -75,6 +75,8 @@ export const ATTR = {
   RETRIES: 'llm_governor.retries',
   CACHE_HIT: 'llm_governor.cache.hit',
   CACHE_SAVED_USD: 'llm_governor.cache.saved_usd',
+  /** The answer came from the cache past its TTL, every target being down (`cache_serve_stale_seconds`). */
+  CACHE_STALE: 'llm_governor.cache.stale',
   RATE_LIMIT_WAIT_MS: 'llm_governor.rate_limit.wait_ms',
   MODERATION_FLAGGED: 'llm_governor.moderation.flagged',
   /** Label of `llm_governor.breaker.transitions` and `llm_governor.fallbacks`. */
@@ -82,7 +84,7 @@ export const ATTR = {
   TO: 'to',
   /** Label of `llm_governor.ratelimit.remaining`: `requests` or `tokens`. */
   KIND: 'kind',
-  /** Label of `llm_governor.cache.requests`: `hit` or `miss`. */
+  /** Label of `llm_governor.cache.requests`: `hit`, `miss` or `stale`. */
   RESULT: 'result',
   /** Label of `llm_governor.moderation.flagged`: the category or rule. */
   CATEGORY: 'category',

@@ -43,6 +43,7 @@ export const AUDIT_KINDS = {
   breaker_closed: { activity: ACTIVITY.OTHER, status: STATUS.SUCCESS, severity: SEVERITY.INFORMATIONAL, decision: undefined },
   rate_limit_rejected: { activity: ACTIVITY.CREATE, status: STATUS.FAILURE, severity: SEVERITY.MEDIUM, decision: 'rate_limited' },
   cache_hit: { activity: ACTIVITY.READ, status: STATUS.SUCCESS, severity: SEVERITY.INFORMATIONAL, decision: 'cache_hit' },
+  cache_stale_served: { activity: ACTIVITY.READ, status: STATUS.SUCCESS, severity: SEVERITY.LOW, decision: 'cache_hit' },
   moderation_block: { activity: ACTIVITY.CREATE, status: STATUS.FAILURE, severity: SEVERITY.HIGH, decision: 'moderation_block' },
   fallback: { activity: ACTIVITY.CREATE, status: STATUS.SUCCESS, severity: SEVERITY.LOW, decision: 'fallback' },
   budget_store_unavailable: { activity: ACTIVITY.OTHER, status: STATUS.FAILURE, severity: SEVERITY.HIGH, decision: undefined },
@@ -141,6 +142,8 @@ function defaultMessage(kind: AuditKind, f: AuditFacts): string {
       return `rate limit rejected a call to ${target}`;
     case 'cache_hit':
       return `call to ${target} answered from the cache`;
+    case 'cache_stale_served':
+      return `every target of a call to ${target} was down; answered from the cache past its TTL`;
     case 'moderation_block':
       return `moderation blocked a call to ${target}`;
     case 'fallback':

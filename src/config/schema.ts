@@ -229,6 +229,8 @@ export const configSchema = z
     /** Respond from the cache for identical requests (opt-in; per call: header `x-llm-governor-cache: on|off`). */
     cache_enabled: bool.default(false),
     cache_ttl_seconds: num(z.number({ error: 'expected a number of seconds' }).int().positive().max(31_536_000)).default(86_400),
+    /** Seconds an entry is kept past its TTL, to answer a call whose every target is down (0: off). */
+    cache_serve_stale_seconds: num(z.number({ error: 'expected a number of seconds' }).int().min(0).max(31_536_000)).default(0),
     /** Entries kept by the in-memory cache (least recently used go first). */
     cache_max_entries: num(z.number({ error: 'expected a whole number of entries' }).int().positive().max(10_000_000)).default(1_000),
     /** Where cached responses live: `auto` is Redis when `redis_url` is set, else memory. */

@@ -36,6 +36,7 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { key: 'cache_enabled', env: ['LLM_GOVERNOR_CACHE', 'LLM_GOVERNOR_CACHE_ENABLED'] },
   { key: 'cache_ttl_seconds', env: ['LLM_GOVERNOR_CACHE_TTL_SECONDS'] },
   { key: 'cache_max_entries', env: ['LLM_GOVERNOR_CACHE_MAX_ENTRIES'] },
+  { key: 'cache_serve_stale_seconds', env: ['LLM_GOVERNOR_CACHE_SERVE_STALE_SECONDS'] },
   { key: 'cache_store', env: ['LLM_GOVERNOR_CACHE_STORE'] },
   { key: 'moderation_endpoint', env: ['LLM_GOVERNOR_MODERATION_ENDPOINT'] },
   { key: 'moderation_model', env: ['LLM_GOVERNOR_MODERATION_MODEL'] },

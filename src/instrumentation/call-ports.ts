@@ -16,6 +16,7 @@ import type { Admitting } from '../pipeline/admission/types';
 import type { BuiltAttempt, CallEnd, CallScope } from '../pipeline/send-layer';
 import type { Refusal } from '../pipeline/wire';
 import type { ProviderInfo } from '../providers/detect';
+import { ATTR } from '../semconv';
 import { safely } from '../util/safely';
 import type { AttemptEvents } from './attempt-events';
 import { fallbackFacts } from './call-audit';
@@ -204,6 +205,16 @@ class ScopeView implements CallScope {
   }
   answerRead(value: unknown): void {
     this.s.answer = value;
+  }
+  /** Every target was down and the cache answered past its TTL: from here on the call is a cache hit (nothing charged). */
+  servedStale(entry: CachedResponse): void {
+    const { p, s } = this;
+    s.a.cached = entry;
+    p.rec.cacheHit = true;
+    p.rec.httpStatus = entry.status;
+    safely(() => p.span.setAttribute(ATTR.CACHE_STALE, true));
+    safely(() => p.rt.guards?.cache.countLookup('stale', p.voice.identity()));
+    p.voice.audit('cache_stale_served', { statusCode: entry.status });
   }
   attemptStarted(target: Target): void {
     this.p.attempts.started(target);

@@ -82,6 +82,8 @@ export interface CallScope {
   served(target: Target): void;
   /** The body of a JSON answer, read whole and parsed by the transport. */
   answerRead(value: unknown): void;
+  /** Every target was down and `entry` (past its TTL, within the stale window) answers instead: counted, audited, charged nothing. */
+  servedStale(entry: CachedResponse): void;
 
   attemptStarted(target: Target): void;
   attemptFinished(status: number | undefined, error?: unknown): void;

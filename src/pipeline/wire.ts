@@ -55,9 +55,9 @@ export function cacheableHeaders(headers: Headers): Record<string, string> {
   return out;
 }
 
-/** A cached answer, replayed: nothing is sent upstream. */
-export function replayResponse(entry: CachedResponse): Response {
-  return new Response(entry.body, { status: entry.status, headers: { ...entry.headers, [GOVERNOR_HEADER + '-cache']: 'hit' } });
+/** A cached answer, replayed (`stale`: past its TTL, in an outage): nothing is sent upstream. */
+export function replayResponse(entry: CachedResponse, mark: 'hit' | 'stale' = 'hit'): Response {
+  return new Response(entry.body, { status: entry.status, headers: { ...entry.headers, [GOVERNOR_HEADER + '-cache']: mark } });
 }
 
 const READ_WHOLE = Symbol('llm-governor.readWhole');

@@ -14,7 +14,7 @@ Options:
   --latency <ms>         base response delay, ±20% jitter (default 0)
   --chunk-delay <ms>     delay between stream chunks (default 0)
   --fault <spec>         add a fault rule, repeatable: kind[:probability][:key=value,...]
-                         kinds: 429 500 503 hang reset truncate malformed
+                         kinds: 400 429 500 503 hang reset truncate malformed
                          keys: count, after, path, model, provider, retry-after
                          e.g. --fault 429:0.1 --fault 500:0.05 --fault hang:1:count=1,path=embeddings
   --no-auth              accept requests without an API key

@@ -2,7 +2,7 @@
 import { Prng, mixSeed } from './prng';
 import type { FaultKind, FaultRule, Provider } from './types';
 
-const FAULT_KINDS: readonly FaultKind[] = ['429', '500', '503', 'hang', 'reset', 'truncate', 'malformed'];
+const FAULT_KINDS: readonly FaultKind[] = ['400', '429', '500', '503', 'hang', 'reset', 'truncate', 'malformed'];
 
 export interface ChosenFault {
   kind: FaultKind;

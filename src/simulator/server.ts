@@ -10,7 +10,7 @@ import { PromptCache } from './cache';
 import { RateWindow } from './ratelimit';
 import { FILES_PREFIX, resolveRoute, type RouteInfo } from './router';
 import { readBody, sendBytes, sendError, sleep } from './http';
-import { invalidJsonBody, invalidUrl, overloaded, rateLimited, serverError, unauthorized } from './errors';
+import { invalidJsonBody, invalidParameter, invalidUrl, overloaded, rateLimited, serverError, unauthorized } from './errors';
 import { contentKey, flatHeaders, hasCredentials, parseBody, type ParsedBody } from './request';
 import { findHandler } from './routes';
 
@@ -57,6 +57,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   function applyFault(ctx: RequestContext, fault: ChosenFault): boolean {
     bump(stats.faults, fault.kind);
     switch (fault.kind) {
+      case '400':
+        sendError(ctx, invalidParameter('messages', 'Simulated bad request.'));
+        return true;
       case '429':
         sendError(ctx, rateLimited(ctx.route.provider, ctx.model, fault.retryAfterSeconds));
         return true;

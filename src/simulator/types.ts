@@ -2,7 +2,7 @@
 
 export type Provider = 'openai' | 'azure' | 'xai';
 
-export type FaultKind = '429' | '500' | '503' | 'hang' | 'reset' | 'truncate' | 'malformed';
+export type FaultKind = '400' | '429' | '500' | '503' | 'hang' | 'reset' | 'truncate' | 'malformed';
 
 export interface FaultRule {
   kind: FaultKind;

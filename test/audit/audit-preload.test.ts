@@ -251,6 +251,26 @@ describe('audit trail through the preload', () => {
     expect(JSON.stringify(mod.events)).not.toContain('forbidden plan');
   });
 
+  it('a stale answer in an outage: cache_stale_served, and the call completed at no cost', async () => {
+    const env = {
+      CALLS: '2',
+      SAME_PROMPT: '1',
+      PAUSE_AFTER: '0',
+      PAUSE_MS: '1200',
+      CLIENT_MAX_RETRIES: '0',
+      LLM_GOVERNOR_CACHE: 'on',
+      LLM_GOVERNOR_CACHE_TTL_SECONDS: '1',
+      LLM_GOVERNOR_CACHE_SERVE_STALE_SECONDS: '60',
+    };
+    const r = await audited(RESILIENCE_APP, env, [{ kind: '500', after: 1, match: { path: '/chat/completions' } }]);
+    expect(count(r.kinds, 'cache_stale_served')).toBe(1);
+    expect(r.events.find((e) => e.unmapped.kind === 'cache_stale_served')).toMatchObject({ status_id: 1, activity_id: 2, unmapped: { decision: 'cache_hit' } });
+    expect(r.calls.map((c) => [c.unmapped.kind, c.unmapped.cost_usd === 0])).toEqual([
+      ['call_completed', false],
+      ['call_completed', true],
+    ]);
+  });
+
   it('the budget store: unavailable, then recovered (a real redis-server)', async () => {
     const redis = await startRedis();
     const dir = tempDir();

@@ -40,6 +40,7 @@ const FACTS: Record<AuditKind, AuditFacts> = {
   breaker_closed: { source, provider: 'openai', model: 'gpt-4o', breaker: { from: 'half_open' } },
   rate_limit_rejected: { ...call, usage: undefined, statusCode: 429, detail: 'rate_limited' },
   cache_hit: { ...call, costUsd: 0 },
+  cache_stale_served: { ...call, costUsd: 0, statusCode: 200 },
   moderation_block: { ...call, usage: undefined, statusCode: 'moderation_flagged', detail: 'hate' },
   fallback: { ...call, provider: 'azure.ai.openai', providerHost: 'my.openai.azure.com', fallbackFrom: { provider: 'openai', model: 'gpt-4o-mini' } },
   budget_store_unavailable: { source, detail: 'ECONNREFUSED', failureMode: 'open' },

@@ -245,3 +245,35 @@ describe('RedisCacheStore in a process of its own', () => {
     expect(r.ms).toBeLessThan(5_000);
   });
 });
+
+describe('stale answers (cache_serve_stale_seconds) in Redis', () => {
+  it('the PX expiry covers TTL + window; past the TTL a lookup misses, the stale read still finds it', async () => {
+    let now = Date.now();
+    const cache = new ResponseCache({
+      config: configSchema.parse({ cache_enabled: true, redis_url: server.url, cache_ttl_seconds: 300, cache_serve_stale_seconds: 600 }),
+      meter: metrics.getMeter('test'),
+      now: () => now,
+      redis: { commandTimeoutMs: 300, maxReconnectDelayMs: 100 },
+    });
+    open.push(cache);
+    const key = uniqueKey();
+    await cache.set(key, ok('{"id":"a"}'));
+    const pttl = await admin.pttl(`{llm-governor}:cache:${key}`);
+    expect(pttl).toBeGreaterThan(899_000);
+    expect(pttl).toBeLessThanOrEqual(900_000);
+    expect((await cache.get(key))?.body).toBe('{"id":"a"}');
+    now += 301_000; // past the TTL, within the window
+    expect(await cache.get(key)).toBeUndefined();
+    expect((await cache.getStale(key))?.body).toBe('{"id":"a"}');
+    now += 600_000; // past the window too
+    expect(await cache.getStale(key)).toBeUndefined();
+  });
+
+  it('without a window, nothing is read stale and the expiry is the TTL', async () => {
+    const cache = make({ cache_ttl_seconds: 300 });
+    const key = uniqueKey();
+    await cache.set(key, ok('{"id":"b"}'));
+    expect(await admin.pttl(`{llm-governor}:cache:${key}`)).toBeLessThanOrEqual(300_000);
+    expect(await cache.getStale(key)).toBeUndefined();
+  });
+});

@@ -163,3 +163,85 @@ describe('fault suite', () => {
     expectBudgetsExact(r.samples);
   });
 });
+
+describe('fault suite: stale answers during an outage (cache_serve_stale_seconds)', () => {
+  // Two identical calls: the first fills the cache (TTL 1 s), the app pauses past the TTL, the
+  // second meets whatever the provider does from then on (every fault rule skips the first call).
+  const stale = {
+    CALLS: '2',
+    SAME_PROMPT: '1',
+    PAUSE_AFTER: '0',
+    PAUSE_MS: '1200',
+    CLIENT_MAX_RETRIES: '1',
+    LLM_GOVERNOR_CACHE: 'on',
+    LLM_GOVERNOR_CACHE_TTL_SECONDS: '1',
+    LLM_GOVERNOR_CACHE_SERVE_STALE_SECONDS: '60',
+    LLM_GOVERNOR_DAILY_BUDGET_USD: '5',
+    LLM_GOVERNOR_RETRY_MAX_DELAY_SECONDS: '0.05',
+  };
+  const later = (kind: FaultRule['kind'], more: Partial<FaultRule> = {}): FaultRule => ({ kind, after: 1, ...more, match: { path: '/chat/completions', ...more.match } });
+  const staleServed = (r: Awaited<ReturnType<typeof flapping>>) => ({
+    metric: sumOf(r.samples, 'llm_governor_cache_requests_total', { result: 'stale' }),
+    audited: r.logs.filter((l) => l.attributes?.['llm_governor.audit.kind'] === 'cache_stale_served').length,
+    spans: r.spans.filter((s) => s.attributes['llm_governor.cache.stale'] === true).length,
+  });
+  const backupTo = (env: object) => ({
+    ...env,
+    LLM_GOVERNOR_CONFIG: configFile({ fallbacks: [{ primary: { provider: 'openai', model: 'gpt-4o-mini' }, backups: [{ provider: 'x_ai', model: 'grok-3-mini' }] }] }),
+    XAI_API_KEY: 'xai-test-fault-suite-0123456789',
+    XAI_API_ENDPOINT: sim.xaiBaseURL,
+  });
+
+  it('the provider answers 500s once the TTL has passed: the app gets the cached answer, marked, audited once, charged nothing', async () => {
+    const r = await flapping([later('500')], stale);
+    expect(r.seen[0]).toMatchObject({ ok: true });
+    expect(r.seen[1]).toEqual(r.seen[0]); // the same answer, its usage included
+    expect(r.chats).toHaveLength(3); // the first call, then the second's two tries
+    expect(staleServed(r)).toEqual({ metric: 1, audited: 1, spans: 1 });
+    const spans = r.spans.filter((s) => s.name === 'chat gpt-4o-mini');
+    expect(spans).toHaveLength(2);
+    expect(spans[1]!.attributes['llm_governor.cost.usd']).toBe(0);
+    expect(spans[1]!.attributes['http.response.status_code']).toBe(200);
+    // Charged nothing: the budget holds exactly the first call's cost; the stale one counts as saved.
+    expectBudgetsExact(r.samples);
+    expect(sumOf(r.samples, 'llm_governor_budget_spent')).toBeCloseTo(spans[0]!.attributes['llm_governor.cost.usd'] as number, 9);
+    expect(sumOf(r.samples, 'llm_governor_cache_saved_total')).toBeGreaterThan(0);
+  });
+
+  it('the primary and its backup are both down (connection resets): the stale answer', async () => {
+    const r = await flapping([later('reset')], backupTo(stale));
+    expect(r.seen[1]).toEqual(r.seen[0]);
+    expect(sumOf(r.samples, 'llm_governor_fallbacks_total', { to: 'x_ai/grok-3-mini' })).toBe(1);
+    expect(staleServed(r)).toEqual({ metric: 1, audited: 1, spans: 1 });
+    expect(sumOf(r.samples, 'llm_governor_budget_reserved')).toBe(0);
+  });
+
+  it('never while the provider answers: the primary after a retry, or a backup', async () => {
+    const retried = await flapping([later('500', { count: 1 })], stale);
+    expect(retried.seen[1]).toMatchObject({ ok: true, model: expect.stringMatching(/^gpt-4o-mini/) });
+    expect(retried.chats).toHaveLength(3);
+    expect(staleServed(retried)).toEqual({ metric: 0, audited: 0, spans: 0 });
+
+    const backup = await flapping([later('500', { match: { provider: 'openai' } })], backupTo(stale));
+    expect(backup.seen[1]).toMatchObject({ ok: true, model: expect.stringMatching(/^grok-3-mini/) });
+    expect(staleServed(backup)).toEqual({ metric: 0, audited: 0, spans: 0 });
+    expectBudgetsExact(backup.samples);
+  });
+
+  it('never for a 4xx, nor for a refusal of ours, nor when the option is off', async () => {
+    const bad = await flapping([later('400')], stale);
+    expect(bad.seen[1]).toMatchObject({ ok: false, error: 'BadRequestError', status: 400 });
+    expect(bad.chats).toHaveLength(2);
+    expect(staleServed(bad)).toEqual({ metric: 0, audited: 0, spans: 0 });
+
+    const limited = await flapping([], { ...stale, LLM_GOVERNOR_RATE_LIMIT_RPM: '1', LLM_GOVERNOR_RATE_LIMIT_MAX_WAIT_SECONDS: '0' });
+    expect(limited.seen[1]).toMatchObject({ ok: false, status: 429, code: 'rate_limited' });
+    expect(staleServed(limited)).toEqual({ metric: 0, audited: 0, spans: 0 });
+
+    const { LLM_GOVERNOR_CACHE_SERVE_STALE_SECONDS: _, ...off } = stale;
+    const r = await flapping([later('500')], off);
+    expect(r.seen[1]).toMatchObject({ ok: false, error: 'InternalServerError', status: 500 });
+    expect(staleServed(r)).toEqual({ metric: 0, audited: 0, spans: 0 });
+    expectBudgetsExact(r.samples);
+  });
+});

@@ -55,6 +55,7 @@ export function fakeScope(over: Partial<CallScope> & { backups?: Target[]; break
     switchTo: async (to, from) => void log.fallbacks.push(`${from.provider.name}>${to.provider.name}`),
     served: (t) => void log.served.push(t.provider.name),
     answerRead: () => undefined,
+    servedStale: () => void log.audits.push('cache_stale_served'),
     attemptStarted: () => undefined,
     attemptFinished: () => undefined,
     audit: (kind) => void log.audits.push(kind),

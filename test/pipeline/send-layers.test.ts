@@ -4,6 +4,7 @@ import { cacheReplay } from '../../src/pipeline/layers/cache-replay';
 import { fallback } from '../../src/pipeline/layers/fallback';
 import { rateLimit } from '../../src/pipeline/layers/rate-limit';
 import { retry } from '../../src/pipeline/layers/retry';
+import { staleAnswer } from '../../src/pipeline/layers/stale-answer';
 import { AttemptFailed, compose, type SendLayer } from '../../src/pipeline/send-layer';
 import { SEND_LAYERS } from '../../src/pipeline/send-order';
 import { refusalIn } from '../../src/pipeline/wire';
@@ -31,8 +32,8 @@ describe('compose', () => {
     expect(order).toEqual(['>a', '>b', 'transport', '<b', '<a']);
   });
 
-  it('the send order is declared once: cache replay, fallback, retry, rate limit, breaker', () => {
-    expect(SEND_LAYERS).toEqual([cacheReplay, fallback, retry, rateLimit, breaker]);
+  it('the send order is declared once: cache replay, stale answer, fallback, retry, rate limit, breaker', () => {
+    expect(SEND_LAYERS).toEqual([cacheReplay, staleAnswer, fallback, retry, rateLimit, breaker]);
   });
 });
 

@@ -22,6 +22,7 @@ const goodFile = { budgets: [{ name: 'keep', limit_usd: 1 }], audit_queue_size: 
 
 describe('a bad value in the config file is dropped alone, named by its full path', () => {
   const rows: Array<[string, object, RegExp]> = [
+    ['a negative stale-answer window', { cache_serve_stale_seconds: -1 }, /cache_serve_stale_seconds: expected a number of seconds/],
     ['a typo in a price override', { prices: { 'gpt-4o-mini': { inptu: 0.15, output: 0.6 } } }, /prices\.gpt-4o-mini\.inptu: unknown key/],
     ['a negative price', { prices: { 'gpt-4o-mini': { input: -1 } } }, /prices\.gpt-4o-mini\.input:/],
     [
@@ -130,6 +131,7 @@ describe('a bad environment value is dropped alone, named', () => {
     ['LLM_GOVERNOR_TIMEOUT_SECONDS', '0', /^LLM_GOVERNOR_TIMEOUT_SECONDS: /],
     ['LLM_GOVERNOR_AUDIT_SYSLOG', 'tcp://h:123456', /^LLM_GOVERNOR_AUDIT_SYSLOG: /],
     ['LLM_GOVERNOR_BREAKER_RESET_SECONDS', '-1', /^LLM_GOVERNOR_BREAKER_RESET_SECONDS: /],
+    ['LLM_GOVERNOR_CACHE_SERVE_STALE_SECONDS', 'an hour', /^LLM_GOVERNOR_CACHE_SERVE_STALE_SECONDS: /],
   ];
   for (const [name, value, message] of rows) {
     it(`${name}=${value}`, () => {

@@ -77,3 +77,13 @@ export function decodeEntry(text: string): CachedResponse | undefined {
   if (!Object.values(headers).every((v) => typeof v === 'string')) return undefined;
   return { status, headers: { ...(headers as Record<string, string>) }, body, storedAt };
 }
+
+/**
+ * How old an entry is for the cache's settings: `fresh` within the TTL, `stale` past it but within
+ * the stale window (served only when every target of a call is down), else `expired`. Pure.
+ */
+export function freshness(storedAt: number, now: number, ttlMs: number, staleMs: number): 'fresh' | 'stale' | 'expired' {
+  const age = now - storedAt;
+  if (age < ttlMs) return 'fresh';
+  return age < ttlMs + staleMs ? 'stale' : 'expired';
+}

@@ -21,7 +21,7 @@ export class CacheMetrics {
 
   constructor(meter: Meter) {
     this.requests = meter.createCounter(GOVERNOR_METRIC.CACHE_REQUESTS, {
-      description: 'Response cache lookups, by result (hit or miss)',
+      description: 'Response cache lookups, by result (hit, miss, or stale: served past its TTL in an outage)',
       unit: '{request}',
     });
     this.savedUsd = meter.createCounter(GOVERNOR_METRIC.CACHE_SAVED, {
@@ -30,7 +30,7 @@ export class CacheMetrics {
     });
   }
 
-  lookup(result: 'hit' | 'miss', attrs: Record<string, string>): void {
+  lookup(result: 'hit' | 'miss' | 'stale', attrs: Record<string, string>): void {
     this.requests.add(1, { ...cacheLabels(attrs), [ATTR.RESULT]: result });
   }
 

@@ -21,7 +21,8 @@ async function replay(cached: CachedResponse): Promise<Response> {
 
 async function sendAndStore(next: Send, req: Outgoing, call: CallScope, cache: Guards['cache'], key: string): Promise<Response> {
   const response = await next(req, call);
-  if (response.ok && !refusalIn(response) && response.bodyUsed === false && !call.stream && isJsonAnswer(response)) {
+  // A stale answer served in an outage (`call.cached` set by then) is not stored again as fresh.
+  if (!call.cached && response.ok && !refusalIn(response) && response.bodyUsed === false && !call.stream && isJsonAnswer(response)) {
     // The body was read whole (withBody): a clone shares nothing with the app's copy.
     void response
       .clone()

@@ -41,7 +41,7 @@ export const retry: SendLayer = (next) => async (req, call) => {
 };
 
 /** Frees a failed answer's connection: a web stream (fetch) or a Node stream (openai 4's node-fetch). */
-function discard(last: Response | AttemptFailed | undefined): void {
+export function discard(last: Response | AttemptFailed | undefined): void {
   const response = last instanceof AttemptFailed ? last.response : last;
   if (!response || response.bodyUsed || isReadWhole(response)) return;
   const body = response.body as { cancel?: () => Promise<void>; destroy?: () => void } | null | undefined;
