@@ -9,3 +9,4 @@ export { withAttributes, type Attribution } from './attribution';
 export { BudgetExceededError, BudgetUnavailableError, CircuitOpenError, RateLimitExceededError, ContentBlockedError, type BudgetExceededDetails } from './errors';
 export { PriceTable } from './cost/prices';
 export { flush } from './flush';
+export { reload, type ReloadOutcome } from './live-config/api';

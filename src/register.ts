@@ -4,7 +4,7 @@
  * `openai` SDK when the app loads it. Never throws into the app, unless the config asks to
  * fail closed on an invalid configuration.
  */
-import { processAuditTrail } from './audit';
+import { processAuditTrail, reconfigureAuditSinks } from './audit';
 import { ConfigError, loadConfig } from './config/load';
 import { onProcessEnd } from './exit-hooks';
 import { PriceTable } from './cost/prices';
@@ -14,6 +14,7 @@ import { installDiagLogger } from './diag-logger';
 import { redact, rememberSecret, rememberUrlSecrets } from './redaction';
 import { installFetchEntry } from './instrumentation/fetch/entry';
 import { LlmGovernorInstrumentation } from './instrumentation/instrumentation';
+import { LiveConfig } from './live-config/live-config';
 import { getState, setState } from './runtime-state';
 import { forceFlushTelemetry, hasGlobalTracerProvider, shutdownSdk, startSdk } from './sdk';
 
@@ -62,7 +63,23 @@ function register(): void {
   setState({ loaded, instrumentation, sdk });
   // Every other client (the AI SDK, a bundled openai, a hand-written fetch) reaches the provider
   // through the process's fetch: the wire entry governs those calls with the same pipeline.
-  installFetchEntry({ getRuntime: instrumentation.runtimeGetter, overrides: () => config.provider_overrides });
+  installFetchEntry({ getRuntime: instrumentation.runtimeGetter, overrides: () => instrumentation.governorConfig.provider_overrides });
+  // Reloads (SIGHUP, the file, the fleet config, reload()) put a new config in force for the
+  // calls that start after them.
+  const live = new LiveConfig({
+    loaded,
+    audit,
+    apply: (next) => {
+      instrumentation.applyConfig(next);
+      rememberSecret(next.user_hash_salt);
+      void reconfigureAuditSinks(audit, next);
+      if (countsTokensAhead(next)) setImmediate(() => warmTokenizer()).unref();
+    },
+    onInfo: (info) => instrumentation.setConfigInfo(info),
+  });
+  instrumentation.setConfigInfo(live.info);
+  setState({ loaded, instrumentation, sdk, live });
+  live.start();
   // Load the price table now, at start-up, so that no call pays for it later; the tokenizer too,
   // where calls count tokens before they are sent (it is the largest module we have: ~50 MiB).
   setImmediate(() => {
@@ -77,6 +94,7 @@ function register(): void {
 
   onProcessEnd(
     async () => {
+      await live.stop();
       await instrumentation.shutdown(); // ends open calls and flushes the audit trail
       await shutdownSdk(sdk, config.flush_timeout_ms);
     },

@@ -177,6 +177,14 @@ export const GOVERNOR_METRIC = {
   AUDIT_DROPPED: 'llm_governor.audit.dropped',
   AUDIT_SINK_ERRORS: 'llm_governor.audit.sink_errors',
   AUDIT_DELIVERED: 'llm_governor.audit.delivered',
+  CONFIG_INFO: 'llm_governor.config.info',
+} as const;
+
+/** Attributes of `llm_governor.config.info`: the config in force (Prometheus: `version`, `origin`, `sha256`). */
+export const CONFIG_ATTR = {
+  VERSION: 'version',
+  ORIGIN: 'origin',
+  SHA256: 'sha256',
 } as const;
 
 /** The OpenTelemetry log record `eventName` of every audit event. */

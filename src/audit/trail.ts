@@ -102,12 +102,7 @@ export class AuditTrail implements AuditRecorder {
           description: 'Audit events that left the process: written to the file, sent to syslog, accepted by the OTLP logs endpoint',
         }),
       };
-      // Zero series, so that rules can tell "no drops" from "no data".
-      for (const sink of this.opts.sinks) {
-        this.instruments.dropped.add(0, { [AUDIT_ATTR.REASON]: 'sink_queue_full', [AUDIT_ATTR.SINK]: sink.name });
-        this.instruments.errors.add(0, { [AUDIT_ATTR.SINK]: sink.name });
-        this.instruments.delivered.add(0, { [AUDIT_ATTR.SINK]: sink.name });
-      }
+      for (const sink of this.opts.sinks) this.zeroSeries(sink);
       this.instruments.dropped.add(0, { [AUDIT_ATTR.REASON]: 'queue_full' });
       for (const [k, n] of this.early.events) this.instruments.events.add(n, { [AUDIT_ATTR.KIND]: k });
       for (const [k, n] of this.early.dropped) this.instruments.dropped.add(n, JSON.parse(k));
@@ -154,6 +149,18 @@ export class AuditTrail implements AuditRecorder {
     this.dropped('export_failed', sink, n, warn);
   }
 
+  /**
+   * A reload's sinks: what was recorded so far goes to the sinks in force until now, later events
+   * to the new ones; a sink left out is flushed and closed. Never rejects.
+   */
+  async replaceSinks(sinks: AuditSink[]): Promise<void> {
+    this.drain();
+    const gone = this.opts.sinks.filter((s) => !sinks.includes(s));
+    this.opts.sinks = sinks;
+    for (const sink of sinks) this.zeroSeries(sink);
+    await Promise.all(gone.map((s) => s.close().catch(() => undefined)));
+  }
+
   /** Resolves when every event recorded so far is delivered by every sink (or failed an attempt). */
   async flush(): Promise<void> {
     this.drain();
@@ -177,6 +184,14 @@ export class AuditTrail implements AuditRecorder {
     this.drain();
     this.closed = true;
     await Promise.all(this.opts.sinks.map((s) => s.close().catch(() => undefined)));
+  }
+
+  /** Zero series, so that rules can tell "no drops" from "no data". */
+  private zeroSeries(sink: AuditSink): void {
+    if (!this.instruments) return;
+    this.instruments.dropped.add(0, { [AUDIT_ATTR.REASON]: 'sink_queue_full', [AUDIT_ATTR.SINK]: sink.name });
+    this.instruments.errors.add(0, { [AUDIT_ATTR.SINK]: sink.name });
+    this.instruments.delivered.add(0, { [AUDIT_ATTR.SINK]: sink.name });
   }
 
   private anySinkActive(): boolean {

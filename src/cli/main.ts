@@ -11,6 +11,9 @@ commands:
   budgets [--metrics-url URL]
                        every budget's limit, spent, reserved and reset time: from Redis when
                        LLM_GOVERNOR_REDIS_URL is set, else from a running app's /metrics
+  config push FILE | show | clear [--redis-url URL]
+                       the fleet config in Redis: validate FILE and publish it to every process,
+                       show the version in force, or withdraw it
   help                 this text
 `;
 
@@ -27,6 +30,10 @@ async function main(argv: string[]): Promise<number> {
     case 'budgets': {
       const { budgetsCommand } = await import('./budgets.js');
       return budgetsCommand(rest);
+    }
+    case 'config': {
+      const { configCommand } = await import('./config-push.js');
+      return configCommand(rest);
     }
     case undefined:
     case 'help':

@@ -22,6 +22,24 @@ export interface LoadedConfig {
   file?: string;
   /** What is in force but cannot work yet on this machine (an audit folder that does not exist). */
   warnings?: string[];
+  /** The fleet config document laid over the file and the environment, when there is one. */
+  fleet?: FleetLayer;
+}
+
+/**
+ * The fleet-wide config pushed through Redis (`llm-governor config push`): the settings it holds
+ * override the environment's and the file's, key by key.
+ */
+export interface FleetLayer {
+  settings: Record<string, unknown>;
+  version: number;
+  /** Who pushed it, from where and when (`alice@host: fleet.yaml at 2026-12-03T15:00:00Z`). */
+  origin: string;
+}
+
+/** The origin of a setting from the fleet document. */
+export function fleetOrigin(version: number): string {
+  return `fleet config (version ${version})`;
 }
 
 export class ConfigError extends Error {
@@ -31,7 +49,7 @@ export class ConfigError extends Error {
   }
 }
 
-function readFileConfig(file: string): Record<string, unknown> {
+export function readFileConfig(file: string): Record<string, unknown> {
   const text = readFileSync(file, 'utf8');
   const data = /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text);
   if (data == null) return {};
@@ -44,7 +62,7 @@ function readFileConfig(file: string): Record<string, unknown> {
  * reported as problems and replaced by their defaults, so the app keeps running; the caller
  * decides whether `fail_closed` turns problems into a refusal to start.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, fleet?: FleetLayer): LoadedConfig {
   const raw: Record<string, unknown> = {};
   const origins: Record<string, string> = {};
   const problems: ConfigProblem[] = [];
@@ -66,6 +84,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
       origins[key] = name;
     }
   }
+  // Precedence: file < environment < fleet (the operator's live decision for every process).
+  for (const [k, v] of Object.entries(fleet?.settings ?? {})) {
+    raw[k] = structuredClone(v);
+    origins[k] = fleetOrigin(fleet!.version);
+  }
 
   // Drop each invalid value, and only that value (reporting it by its full path against the
   // source that set it), until the rest parses: one typo never takes the other settings with it.
@@ -79,7 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   for (let round = 0; round < MAX_ROUNDS; round++) {
     for (const [k, v] of Object.entries(raw)) if (Array.isArray(v)) raw[k] = v.filter((x) => x !== DROPPED);
     const result = configSchema.safeParse(raw);
-    if (result.success) return { config: result.data, problems, origins, file, warnings: environmentWarnings(result.data) };
+    if (result.success) return { config: result.data, problems, origins, file, warnings: environmentWarnings(result.data), ...(fleet ? { fleet } : {}) };
     // One problem per value: a second issue on a path already dropped this round says nothing new.
     const handled: string[] = [];
     for (const issue of result.error.issues) {
@@ -109,7 +132,7 @@ function sourceOf(origins: Record<string, string>, path: readonly PropertyKey[])
   const key = String(path[0] ?? '');
   const origin = origins[key];
   if (!origin) return formatPath(path);
-  return origin.startsWith(ENV_CONFIG_FILE) ? `${origin}: ${formatPath(path)}` : path.length > 1 ? `${origin} (${formatPath(path)})` : origin;
+  return origin.startsWith(ENV_CONFIG_FILE) || origin.startsWith('fleet') ? `${origin}: ${formatPath(path)}` : path.length > 1 ? `${origin} (${formatPath(path)})` : origin;
 }
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {

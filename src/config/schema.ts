@@ -255,6 +255,13 @@ export const configSchema = z
     moderation_rules: z.array(moderationRuleSchema).default([]),
     /** When the moderation endpoint cannot be reached: `open` sends the call, `closed` blocks it. */
     moderation_failure_mode: z.enum(['open', 'closed'], { error: 'expected open or closed' }).default('open'),
+    // ── live reload ───────────────────────────────────────────────────────────────────────
+    /** Reload when the `LLM_GOVERNOR_CONFIG` file changes (watched, debounced). */
+    config_watch: bool.default(true),
+    /** Follow the fleet config pushed through Redis (`llm-governor config push`), when `redis_url` is set. */
+    fleet_config: bool.default(true),
+    /** How often a process checks the fleet config in Redis, besides its pub/sub notice, in seconds. */
+    fleet_config_check_seconds: num(z.number({ error: 'expected a number of seconds' }).int().min(1).max(3_600)).default(10),
     // ── audit trail ───────────────────────────────────────────────────────────────────────
     /** Send audit events as OpenTelemetry log records (event name `llm_governor.audit`). */
     audit_otel_logs: bool.default(true),

@@ -1,6 +1,7 @@
 /**
  * Where each setting can come from. One table: the config-file key, and the environment
- * variables (first one wins) that set it. Environment values override the file.
+ * variables (first one wins) that set it. Environment values override the file; the fleet config
+ * (pushed through Redis) overrides both.
  */
 export interface EnvBinding {
   key: string;
@@ -42,6 +43,9 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { key: 'moderation_model', env: ['LLM_GOVERNOR_MODERATION_MODEL'] },
   { key: 'moderation_categories', env: ['LLM_GOVERNOR_MODERATION_CATEGORIES'] },
   { key: 'moderation_failure_mode', env: ['LLM_GOVERNOR_MODERATION_FAILURE_MODE'] },
+  { key: 'config_watch', env: ['LLM_GOVERNOR_CONFIG_WATCH'] },
+  { key: 'fleet_config', env: ['LLM_GOVERNOR_FLEET_CONFIG'] },
+  { key: 'fleet_config_check_seconds', env: ['LLM_GOVERNOR_FLEET_CONFIG_CHECK_SECONDS'] },
   { key: 'audit_otel_logs', env: ['LLM_GOVERNOR_AUDIT_OTEL_LOGS'] },
   { key: 'audit_file', env: ['LLM_GOVERNOR_AUDIT_FILE'] },
   { key: 'audit_file_max_mb', env: ['LLM_GOVERNOR_AUDIT_FILE_MAX_MB'] },

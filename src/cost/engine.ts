@@ -99,6 +99,17 @@ export class BudgetEngine {
 
   /** Reserves the call's worst case, applying the budgets' actions. Throws the SDK-shaped error on a block. */
   async admit(estimate: CallEstimate, client: unknown): Promise<Admission> {
+    this.admitting++;
+    try {
+      return await this.reserveFor(estimate, client);
+    } finally {
+      this.admitting--;
+    }
+  }
+
+  private admitting = 0;
+
+  private async reserveFor(estimate: CallEstimate, client: unknown): Promise<Admission> {
     const actions: string[] = [];
     let current = estimate;
     let model: string | undefined;
@@ -263,11 +274,17 @@ export class BudgetEngine {
   }
 
   /** Stops renewing (shutdown). */
-  stop(): void {
+  stop(): this {
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     if (this.pendingTimer) clearInterval(this.pendingTimer);
     this.leaseTimer = undefined;
     this.pendingTimer = undefined;
+    return this;
+  }
+
+  /** Nothing of its calls is left to renew or settle: no lease, no settlement pending or in flight. */
+  get idle(): boolean {
+    return this.admitting === 0 && this.leases.size === 0 && this.pending.size === 0 && this.inflight.size === 0;
   }
 
   /** Calls holding a lease now. */

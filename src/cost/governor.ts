@@ -47,10 +47,9 @@ export class Governor {
   readonly prices: PriceTable;
   readonly engine?: BudgetEngine;
   readonly metrics: CostMetrics;
-  private readonly store?: BudgetStore;
+  private readonly lineage: Lineage;
   private readonly warnedUnknown = new Set<string>();
   private readonly warnedOver = new Set<string>();
-  private refreshTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly config: GovernorConfig,
@@ -60,13 +59,24 @@ export class Governor {
     private readonly audit: AuditRecorder = NO_AUDIT,
     /** Model label values, bounded (a hostile upstream's model names never grow the series); its fold counter counts the attribution labels' folds too. */
     private readonly labels?: WireLabels,
+    /**
+     * The governor a reload replaces: its store (the spend, the reservations of calls still
+     * running) and its gauges carry on; its engine goes on settling the calls it admitted.
+     */
+    previous?: Governor,
   ) {
     this.prices = Object.keys(config.prices).length ? PriceTable.bundled().withOverrides(config.prices) : PriceTable.bundled();
-    this.metrics = new CostMetrics(meter, config.label_limit, now, labels?.onFold);
+    this.metrics = previous?.metrics ?? new CostMetrics(meter, config.label_limit, now, labels?.onFold);
+    this.lineage = previous?.lineage ?? { engines: new Set(), current: this };
+    this.lineage.current = this;
     const defs = budgetsFromConfig(config);
+    const keyOf = (def: BudgetDefinition) => budgetKey(def, { provider: PROVIDER.OPENAI, operation: 'chat' }, now()).key;
+    // A removed budget's gauges go; one whose name and window stay keeps its series, at its new limit.
+    this.metrics.retain(defs, keyOf);
     if (!defs.length) return;
-    this.store = store ?? createBudgetStore(config, (up, err) => this.onStoreAvailability(up, err));
-    this.engine = new BudgetEngine(defs, this.store, {
+    const lineage = this.lineage;
+    const shared = (lineage.store ??= store ?? createBudgetStore(config, (up, err) => lineage.current.onStoreAvailability(up, err)));
+    this.engine = new BudgetEngine(defs, shared, {
       now,
       reservationTtlMs: config.reservation_ttl_seconds * 1000,
       failureMode: config.store_failure_mode,
@@ -101,12 +111,18 @@ export class Governor {
         storeError: (operation) => this.metrics.storeError(operation),
       },
     });
-    this.metrics.seed(defs, (def) => budgetKey(def, { provider: PROVIDER.OPENAI, operation: 'chat' }, now()).key);
-    if (this.store.kind === 'redis') {
+    this.metrics.seed(defs, keyOf);
+    for (const e of lineage.engines) if (e.idle) lineage.engines.delete(e.stop());
+    lineage.engines.add(this.engine);
+    if (shared.kind === 'redis' && !lineage.refreshTimer) {
       // Other processes spend too: refresh the gauges from the shared store.
-      this.refreshTimer = setInterval(() => void this.refreshStates(), 10_000);
-      this.refreshTimer.unref();
+      lineage.refreshTimer = setInterval(() => void lineage.current.refreshStates(), 10_000);
+      lineage.refreshTimer.unref();
     }
+  }
+
+  private get store(): BudgetStore | undefined {
+    return this.lineage.store;
   }
 
   get budgetsActive(): boolean {
@@ -220,7 +236,7 @@ export class Governor {
     });
     if (up) {
       diag.warn('llm-governor: budget store reachable again; settling what was pending');
-      this.engine?.retryPending();
+      for (const engine of this.lineage.engines) engine.retryPending();
     } else {
       diag.warn(`llm-governor: budget store unreachable (${err?.message ?? 'unknown error'}); failing ${this.config.store_failure_mode}`);
     }
@@ -249,14 +265,27 @@ export class Governor {
 
   /** Settlements on their way land (or `flush_timeout_ms` passes); nothing is closed. */
   async flush(): Promise<void> {
-    await this.engine?.settled(this.config.flush_timeout_ms);
+    await Promise.all([...this.lineage.engines].map((e) => e.settled(this.config.flush_timeout_ms)));
   }
 
+  /** Process end: every engine of the lineage drains (a retired one may still hold calls), then the store closes. */
   async shutdown(): Promise<void> {
-    if (this.refreshTimer) clearInterval(this.refreshTimer);
-    await this.engine?.drain(this.config.flush_timeout_ms);
+    if (this.lineage.refreshTimer) clearInterval(this.lineage.refreshTimer);
+    await Promise.all([...this.lineage.engines].map((e) => e.drain(this.config.flush_timeout_ms)));
     await this.store?.close().catch(() => undefined);
   }
+}
+
+/**
+ * What outlives a reload, one per process: the budget store (spend and reservations), the
+ * governor in force, and every engine still settling calls it admitted (the one in force, and any
+ * a reload retired while its calls ran).
+ */
+interface Lineage {
+  store?: BudgetStore;
+  current: Governor;
+  engines: Set<BudgetEngine>;
+  refreshTimer?: NodeJS.Timeout;
 }
 
 /** No call is priced above this ($1 000): far inside the stores' range (2^53 pUSD, about $9 007). */

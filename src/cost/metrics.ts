@@ -1,6 +1,7 @@
 import type { Attributes, Counter, Meter } from '@opentelemetry/api';
 import { ATTR, FORECAST_CROSSING, GOVERNOR_METRIC, REJECT_REASON } from '../semconv';
 import { BoundedLabels, type FoldedLabel } from '../util/bounded-labels';
+import { restoreSeries, withdrawSeries } from '../util/withdrawn-series';
 import type { BudgetDefinition } from './budgets';
 import { budgetForecast } from './forecast';
 import { picoToUsd, type Pico } from './money';
@@ -14,6 +15,17 @@ interface Snapshot {
   windowEndMs: number;
   rolling: boolean;
 }
+
+/** The gauges of one budget: a budget a reload removed is withdrawn from all of them. */
+const BUDGET_GAUGES = [
+  GOVERNOR_METRIC.BUDGET_LIMIT,
+  GOVERNOR_METRIC.BUDGET_SPENT,
+  GOVERNOR_METRIC.BUDGET_RESERVED,
+  GOVERNOR_METRIC.BUDGET_UTILIZATION,
+  GOVERNOR_METRIC.BUDGET_WINDOW_REMAINING,
+  GOVERNOR_METRIC.BUDGET_FORECAST,
+  GOVERNOR_METRIC.BUDGET_EXHAUSTION,
+];
 
 /**
  * Cost and budget instruments. Budget gauges read the last state this process saw of each
@@ -142,6 +154,26 @@ export class CostMetrics {
   /** The budgets this process knows, for refreshing from a shared store. */
   known(): { def: BudgetDefinition; value?: string }[] {
     return [...this.snapshots.values()].map((s) => ({ def: s.def, value: s.value }));
+  }
+
+  /**
+   * After a reload: the series of a budget that is gone, or whose window or `per` changed, are
+   * dropped; a budget that stays keeps its state, at its new limit.
+   */
+  retain(defs: readonly BudgetDefinition[], keyOf: (def: BudgetDefinition) => BudgetKey): void {
+    const byName = new Map(defs.map((d) => [d.name, d]));
+    for (const name of byName.keys()) restoreSeries(ATTR.BUDGET, name);
+    for (const [id, s] of this.snapshots) {
+      const def = byName.get(s.def.name);
+      if (!def || def.per !== s.def.per || JSON.stringify(def.window) !== JSON.stringify(s.def.window)) {
+        this.snapshots.delete(id);
+        if (!def) withdrawSeries(BUDGET_GAUGES, ATTR.BUDGET, s.def.name);
+        continue;
+      }
+      s.def = def;
+      s.limit = keyOf(def).limit;
+    }
+    for (const name of this.perValues.keys()) if (byName.get(name)?.per === undefined) this.perValues.delete(name);
   }
 
   /** Budgets with no state yet still show their limit and zero spend. */

@@ -64,7 +64,7 @@ export class Breakers {
   private readonly entries = new Map<string, Entry>();
 
   constructor(
-    private readonly settings: BreakerSettings,
+    private settings: BreakerSettings,
     meter: Meter,
     private readonly now: () => number = Date.now,
     audit: AuditRecorder = NO_AUDIT,
@@ -119,6 +119,25 @@ export class Breakers {
     return e;
   }
 
+  /**
+   * A reload with other settings: every breaker starts afresh (closed) under them. Tickets of calls
+   * still running settle on the breakers they were admitted by, which no longer report.
+   */
+  reconfigure(settings: BreakerSettings): void {
+    if (JSON.stringify(settings) === JSON.stringify(this.settings)) return;
+    this.settings = settings;
+    this.reset();
+  }
+
+  /** Drops every breaker (a reload turned them off, or changed their settings). */
+  reset(): void {
+    for (const e of this.entries.values()) {
+      e.breaker.removeAllListeners();
+      e.breaker.shutdown();
+    }
+    this.entries.clear();
+  }
+
   /** True while the breaker is open (not half-open): a call would be refused at once. */
   isOpen(key: BreakerKey): boolean {
     return this.entries.get(key.id)?.state === 'open';
@@ -161,17 +180,17 @@ export class Breakers {
 
 const PROVIDER_FAILURE = new Error('provider failure');
 
+/** The breakers' settings in the config. */
+export function breakerSettings(config: GovernorConfig): BreakerSettings {
+  return {
+    failures: config.breaker_failures,
+    resetMs: config.breaker_reset_seconds * 1000,
+    errorPercentage: config.breaker_error_percentage,
+    rollingWindowMs: config.breaker_rolling_window_seconds * 1000,
+  };
+}
+
 /** Breakers from the config's settings. */
 export function breakersFrom(config: GovernorConfig, meter: Meter, audit: AuditRecorder = NO_AUDIT): Breakers {
-  return new Breakers(
-    {
-      failures: config.breaker_failures,
-      resetMs: config.breaker_reset_seconds * 1000,
-      errorPercentage: config.breaker_error_percentage,
-      rollingWindowMs: config.breaker_rolling_window_seconds * 1000,
-    },
-    meter,
-    Date.now,
-    audit,
-  );
+  return new Breakers(breakerSettings(config), meter, Date.now, audit);
 }

@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load';
 import type { GovernorConfig } from '../config/schema';
 import { Governor } from '../cost/governor';
 import { closeGuards, createGuards, type Guards } from '../guards';
+import { configInfoOf, observeConfigInfo, type ConfigInfo } from '../live-config/config-info';
 import { INSTRUMENTATION_NAME } from '../semconv';
 import type { Call, Runtime } from './call';
 import { GenAiMetrics } from './metrics';
@@ -31,7 +32,7 @@ export class LlmGovernorInstrumentation extends InstrumentationBase<LlmGovernorI
   private guards?: Guards;
   private readonly open = new Set<Call>();
   private warnedVersions = new Set<string>();
-  private readonly governor: GovernorConfig;
+  private governor: GovernorConfig;
   /** The audit trail: one OCSF event per call and per decision. */
   readonly audit: AuditTrail;
 
@@ -39,6 +40,7 @@ export class LlmGovernorInstrumentation extends InstrumentationBase<LlmGovernorI
     super(INSTRUMENTATION_NAME, PACKAGE_VERSION, config);
     const loaded = config.governor ? { config: config.governor } : loadConfig();
     this.governor = loaded.config;
+    this.configInfo = configInfoOf(loaded);
     this.audit = config.audit ?? processAuditTrail(loaded, PACKAGE_VERSION);
     this.audit.setMeter(this.meter);
   }
@@ -66,6 +68,7 @@ export class LlmGovernorInstrumentation extends InstrumentationBase<LlmGovernorI
 
   protected override _updateMetricInstruments(): void {
     this.genAiMetrics = new GenAiMetrics(this.meter, this.governor?.wire_label_limit);
+    observeConfigInfo(this.meter, () => this.configInfo);
     // Called by the base constructor, before this class's fields exist.
     this.audit?.setMeter(this.meter);
     this.runtime = undefined;
@@ -87,6 +90,30 @@ export class LlmGovernorInstrumentation extends InstrumentationBase<LlmGovernorI
   async flush(): Promise<void> {
     await this.costGovernor?.flush();
     await this.audit.flush();
+  }
+
+  private configInfo?: ConfigInfo;
+
+  /** What `llm_governor_config_info` reports: the config in force. */
+  setConfigInfo(info: ConfigInfo): void {
+    this.configInfo = info;
+  }
+
+  /** The settings in force. */
+  get governorConfig(): GovernorConfig {
+    return this.governor;
+  }
+
+  /**
+   * A reload: calls that start from now on run under `config`. Calls in flight keep the runtime
+   * they started with: their reservations settle on the budgets they were made on (the spend of a
+   * budget whose name and window stay carries over), their breaker tickets go to their breakers.
+   */
+  applyConfig(config: GovernorConfig): void {
+    this.governor = config;
+    if (this.costGovernor) this.costGovernor = new Governor(config, this.meter, Date.now, undefined, this.audit, this.genAiMetrics?.labels, this.costGovernor);
+    this.guards?.reconfigure(config);
+    this.runtime = undefined;
   }
 
   /** The cost and budget governor (created on first use). */

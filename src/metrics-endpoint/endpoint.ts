@@ -6,6 +6,7 @@ import { diag } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { CollectionResult, MetricReader, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import { RelayHub } from './hub';
+import { withoutWithdrawn } from '../util/withdrawn-series';
 import { withMembers } from './merge';
 import { endpointRole, type EndpointRole, relaySocketPath, threadTargets } from './place';
 import { RelayClient } from './relay';
@@ -47,14 +48,15 @@ class SharedPrometheusEndpoint extends PrometheusExporter {
   }
 
   override async collect(options?: Parameters<MetricReader['collect']>[0]): Promise<CollectionResult> {
-    const own = await super.collect(options);
+    const collected = await super.collect(options);
+    const own = { ...collected, resourceMetrics: withoutWithdrawn(collected.resourceMetrics) };
     if (!this.hub) return own;
     const members = await this.hub.gather(GATHER_MS);
     return { resourceMetrics: withMembers(own.resourceMetrics, members, this.options.role.label), errors: own.errors };
   }
 
   private async ownScopeMetrics(): Promise<ScopeMetrics[]> {
-    return (await super.collect()).resourceMetrics.scopeMetrics;
+    return withoutWithdrawn((await super.collect()).resourceMetrics).scopeMetrics;
   }
 
   private async elect(): Promise<void> {

@@ -27,6 +27,8 @@ export interface RedisConnectionOptions {
   commandTimeoutMs?: number;
   /** Cap of the exponential reconnect delay (50 ms, 100 ms, …). Default 2000 ms. */
   maxReconnectDelayMs?: number;
+  /** A connection of its own rather than the process's shared one (a subscriber: pub/sub takes the socket). */
+  dedicated?: string;
 }
 
 const REDIS_DEFAULTS = { connectTimeoutMs: 2_000, commandTimeoutMs: 2_000, maxReconnectDelayMs: 2_000 } as const;
@@ -126,7 +128,7 @@ export class RedisConnection {
     const commandTimeoutMs = opts.commandTimeoutMs ?? REDIS_DEFAULTS.commandTimeoutMs;
     const connectTimeoutMs = opts.connectTimeoutMs ?? REDIS_DEFAULTS.connectTimeoutMs;
     const maxDelay = opts.maxReconnectDelayMs ?? REDIS_DEFAULTS.maxReconnectDelayMs;
-    this.key = [url, commandTimeoutMs, connectTimeoutMs, maxDelay].join('\u0000');
+    this.key = [url, commandTimeoutMs, connectTimeoutMs, maxDelay, opts.dedicated ?? ''].join('\u0000');
     let core = CLIENTS.get(this.key);
     if (!core) CLIENTS.set(this.key, (core = new SharedClient(url, commandTimeoutMs, connectTimeoutMs, maxDelay)));
     core.users++;
@@ -148,7 +150,7 @@ export class RedisConnection {
   }
 
   /** Listens to the client's events until this use is closed. */
-  on(event: 'error' | 'close' | 'ready', listener: (...args: any[]) => void): void {
+  on(event: 'error' | 'close' | 'ready' | 'message', listener: (...args: any[]) => void): void {
     this.listeners.push([event, listener]);
     this.core.redis.on(event, listener);
   }

@@ -23,8 +23,8 @@ export class ResponseCache {
   private readonly store: CacheStore;
   private readonly metrics: CacheMetrics;
   private readonly now: () => number;
-  private readonly ttlMs: number;
-  private readonly staleMs: number;
+  private ttlMs: number;
+  private staleMs: number;
   private failing = false;
 
   constructor(opts: ResponseCacheOptions) {
@@ -39,6 +39,12 @@ export class ResponseCache {
       if (choice.warning) diag.warn(choice.warning);
       this.store = new MemoryCacheStore({ maxEntries: opts.config.cache_max_entries, now: this.now });
     }
+  }
+
+  /** A reload: the TTL and stale window of entries stored and looked up from now on (the store stays). */
+  reconfigure(config: Pick<GovernorConfig, 'cache_ttl_seconds' | 'cache_serve_stale_seconds'>): void {
+    this.ttlMs = config.cache_ttl_seconds * 1000;
+    this.staleMs = (config.cache_serve_stale_seconds ?? 0) * 1000;
   }
 
   /** `memory` or `redis`. */

@@ -16,3 +16,8 @@ export class RateLimitWaitExceeded extends Error {
     if (retryAfterMs !== undefined) this.retryAfterMs = retryAfterMs;
   }
 }
+
+/** What a waiter rejects with when its call's signal aborts. */
+export function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+}

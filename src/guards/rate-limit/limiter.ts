@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { diag, type Histogram, type Meter } from '@opentelemetry/api';
 import type { GovernorConfig } from '../../config/schema';
-import { ATTR, BUCKETS, GOVERNOR_METRIC } from '../../semconv';
+import { BUCKETS, GOVERNOR_METRIC } from '../../semconv';
 import { ProviderHeaders } from './provider-headers';
-import type { TargetState, Waiter } from './queue-types';
+import { newTargetState, type TargetState, type Waiter } from './queue-types';
 import { FREE_PERMIT, freePermit, sanitizeTokens, windowPermit, type RateLimitPermit } from './permit';
-import { RateLimitWaitExceeded } from './errors';
+import { abortReason, RateLimitWaitExceeded } from './errors';
 import { anyLimit, limitsResolver, targetKey, type Limits, type RateLimitTarget } from './limits';
 import { RedisWindows } from './redis-window';
 import { SlidingWindow, WINDOW_MS, type WindowEntry } from './window';
@@ -44,14 +44,14 @@ const LIMITS_CACHE_MAX = 10_000;
  */
 export class RateLimiter {
   /** True when any RPM/TPM limit is configured (else acquire() resolves at once, unless the provider's headers paused the target). */
-  readonly active: boolean;
+  active: boolean;
 
-  private readonly limitsOf: (target: RateLimitTarget) => Limits | undefined;
+  private limitsOf: (target: RateLimitTarget) => Limits | undefined;
   private readonly limitsCache = new Map<string, Limits | null>();
   private readonly states = new Map<string, TargetState>();
   private readonly providerHeaders: ProviderHeaders;
   private readonly now: () => number;
-  private readonly maxWaitMs: number;
+  private maxWaitMs: number;
   private readonly waitHistogram: Histogram;
   private readonly redisUrl: string | undefined;
   private readonly redisCommandTimeoutMs: number | undefined;
@@ -340,20 +340,7 @@ export class RateLimiter {
   }
 
   private createState(target: RateLimitTarget, key: string, limits: Limits | undefined): TargetState {
-    const s: TargetState = {
-      key,
-      attrs: { [ATTR.PROVIDER_NAME]: target.provider, [ATTR.REQUEST_MODEL]: target.model },
-      limits,
-      window: new SlidingWindow(this.windowMs),
-      queue: [],
-      first: 0,
-      live: 0,
-      pausedUntil: 0,
-      pausedBy: `${key}|provider-requests`,
-      blockedUntil: 0,
-      blockedBy: `${key}|${limits?.rpm !== undefined ? 'rpm' : 'tpm'}`,
-      asking: false,
-    };
+    const s = newTargetState(target, key, limits, new SlidingWindow(this.windowMs));
     this.states.set(key, s);
     return s;
   }
@@ -386,12 +373,21 @@ export class RateLimiter {
     return this.redis;
   }
 
+  /** A reload: new limits and wait for every target from now on; the windows keep what they counted. */
+  reconfigure(config: GovernorConfig): void {
+    this.limitsOf = limitsResolver(config);
+    this.active = anyLimit(config);
+    this.maxWaitMs = Math.max(0, (config.rate_limit_max_wait_seconds ?? 30) * 1000);
+    this.limitsCache.clear();
+    for (const s of this.states.values()) {
+      s.limits = this.limitsFor(s.target, s.key);
+      s.blockedBy = `${s.key}|${s.limits?.rpm !== undefined ? 'rpm' : 'tpm'}`;
+      if (s.live > 0 && !s.asking) this.pump(s);
+    }
+  }
+
   /** Targets held in memory (tests). */
   get size(): number {
     return this.states.size;
   }
-}
-
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 }
