@@ -22,7 +22,7 @@ export async function configCommand(args: string[], env: NodeJS.ProcessEnv = pro
   const [sub, ...rest] = args;
   const urlAt = rest.indexOf('--redis-url');
   const url = urlAt >= 0 ? rest[urlAt + 1] : loadConfig(env).config.redis_url;
-  const positional = rest.filter((_, i) => i !== urlAt && i !== urlAt + 1);
+  const positional = urlAt >= 0 ? rest.filter((_, i) => i !== urlAt && i !== urlAt + 1) : rest;
   if (!sub || !['push', 'show', 'clear'].includes(sub) || (sub === 'push' && positional.length !== 1)) {
     err(USAGE);
     return 2;

@@ -43,6 +43,8 @@ export class CostMetrics {
   private readonly snapshots = new Map<string, Snapshot>();
   private readonly perValues = new Map<string, BoundedLabels>();
   private storeAvailable = 1;
+  /** The budgets in force, by name, once a governor said (`retain`). */
+  private inForce?: Map<string, BudgetDefinition>;
   readonly tenants: BoundedLabels;
   readonly users: BoundedLabels;
   readonly features: BoundedLabels;
@@ -138,16 +140,18 @@ export class CostMetrics {
 
   /** Remembers the latest state of each budget (per value), for the gauges. */
   updateStates(defs: BudgetDefinition[], values: (string | undefined)[], keys: BudgetKey[], states: BudgetState[]): void {
-    defs.forEach((def, i) => {
+    defs.forEach((seen, i) => {
       const state = states[i];
-      if (!state) return;
+      // A call a reload left running reports on the budget as it was: shown as the budget is now, if it still is.
+      const def = this.inForce ? this.inForce.get(seen.name) : seen;
+      if (!state || !def || (def !== seen && !sameWindow(def, seen))) return;
       const value = values[i];
       if (value !== undefined) {
         let bound = this.perValues.get(def.name);
         if (!bound) this.perValues.set(def.name, (bound = new BoundedLabels(this.labelLimit, 128, () => this.onFold('budget_key'))));
         if (bound.label(value) !== value) return; // past the label limit: not exported as a series
       }
-      this.snapshots.set(`${def.name}\u0000${value ?? ''}`, { def, value, limit: keys[i].limit, state, windowEndMs: keys[i].windowEndMs, rolling: !!keys[i].rolling });
+      this.snapshots.set(`${def.name}\u0000${value ?? ''}`, { def, value, limit: def === seen ? keys[i].limit : def.limit, state, windowEndMs: keys[i].windowEndMs, rolling: !!keys[i].rolling });
     });
   }
 
@@ -162,10 +166,11 @@ export class CostMetrics {
    */
   retain(defs: readonly BudgetDefinition[], keyOf: (def: BudgetDefinition) => BudgetKey): void {
     const byName = new Map(defs.map((d) => [d.name, d]));
+    this.inForce = byName;
     for (const name of byName.keys()) restoreSeries(ATTR.BUDGET, name);
     for (const [id, s] of this.snapshots) {
       const def = byName.get(s.def.name);
-      if (!def || def.per !== s.def.per || JSON.stringify(def.window) !== JSON.stringify(s.def.window)) {
+      if (!def || !sameWindow(def, s.def)) {
         this.snapshots.delete(id);
         if (!def) withdrawSeries(BUDGET_GAUGES, ATTR.BUDGET, s.def.name);
         continue;
@@ -185,4 +190,9 @@ export class CostMetrics {
       if (!this.snapshots.has(id)) this.snapshots.set(id, { def, limit: key.limit, state: { spent: 0, reserved: 0 }, windowEndMs: key.windowEndMs, rolling: !!key.rolling });
     }
   }
+}
+
+/** The same window and the same `per`: the same store keys, so the same series. */
+function sameWindow(a: BudgetDefinition, b: BudgetDefinition): boolean {
+  return a.per === b.per && JSON.stringify(a.window) === JSON.stringify(b.window);
 }
