@@ -13,7 +13,13 @@ describe('planReload', () => {
     { why: 'a limit changed', env: { LLM_GOVERNOR_DAILY_BUDGET_USD: '9', LLM_GOVERNOR_REDIS_URL: 'redis://a:6379' }, accepted: true, changed: ['daily_budget_usd'], kept: [] },
     { why: 'a restart-only setting is kept', env: { LLM_GOVERNOR_DAILY_BUDGET_USD: '5', LLM_GOVERNOR_REDIS_URL: 'redis://b:6379' }, accepted: true, changed: [], kept: ['redis_url'] },
     { why: 'a restart-only setting removed is kept too', env: { LLM_GOVERNOR_DAILY_BUDGET_USD: '5' }, accepted: true, changed: [], kept: ['redis_url'] },
-    { why: 'an invalid value rejects the whole', env: { LLM_GOVERNOR_DAILY_BUDGET_USD: '-1', LLM_GOVERNOR_REDIS_URL: 'redis://a:6379', LLM_GOVERNOR_RATE_LIMIT_RPM: '60' }, accepted: false, changed: ['daily_budget_usd', 'rate_limit_rpm'], kept: [] },
+    {
+      why: 'an invalid value rejects the whole',
+      env: { LLM_GOVERNOR_DAILY_BUDGET_USD: '-1', LLM_GOVERNOR_REDIS_URL: 'redis://a:6379', LLM_GOVERNOR_RATE_LIMIT_RPM: '60' },
+      accepted: false,
+      changed: ['daily_budget_usd', 'rate_limit_rpm'],
+      kept: [],
+    },
   ])('$why', ({ env, accepted, changed, kept }) => {
     const plan = planReload(base, loaded(env));
     expect(plan.accepted).toBe(accepted);
