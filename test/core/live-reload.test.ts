@@ -1,13 +1,13 @@
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/index';
 import { parsePrometheusText, type Sample } from '../../src/util/prometheus-text';
 import { startLiveApp, type LiveApp } from '../helpers/live-app';
 import { sumOf } from '../helpers/observed-run';
 import { startRedis, type RedisTestServer } from '../helpers/redis-server';
-import { freePort } from '../helpers/run-app';
+import { freePort, REPO } from '../helpers/run-app';
 
 /**
  * Live reload, from outside: a running app under the preload gets a new config by SIGHUP, by a
@@ -40,21 +40,24 @@ function writeConfig(file: string, config: unknown): void {
   renameSync(tmp, file);
 }
 
-async function launch(config: unknown, env: Record<string, string> = {}) {
+async function launch(config: unknown, env: Record<string, string> = {}, script?: string) {
   const file = join(dir, `config-${++n}.json`);
   writeConfig(file, config);
   const audit = join(dir, `audit-${n}.jsonl`);
   const metrics = await freePort();
-  const app = await startLiveApp({
-    SIM_URL: sim.url,
-    LLM_GOVERNOR_CONFIG: file,
-    LLM_GOVERNOR_AUDIT_FILE: audit,
-    OTEL_TRACES_EXPORTER: 'none',
-    OTEL_LOGS_EXPORTER: 'none',
-    OTEL_EXPORTER_PROMETHEUS_PORT: String(metrics),
-    OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
-    ...env,
-  });
+  const app = await startLiveApp(
+    {
+      SIM_URL: sim.url,
+      LLM_GOVERNOR_CONFIG: file,
+      LLM_GOVERNOR_AUDIT_FILE: audit,
+      OTEL_TRACES_EXPORTER: 'none',
+      OTEL_LOGS_EXPORTER: 'none',
+      OTEL_EXPORTER_PROMETHEUS_PORT: String(metrics),
+      OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+      ...env,
+    },
+    script,
+  );
   apps.push(app);
   const scrape = async (): Promise<Sample[]> => parsePrometheusText(await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text());
   return { app, file, scrape, kinds: async () => (await app.auditUntil(() => true)).map((e) => e.unmapped.kind) };
@@ -134,5 +137,39 @@ describe('live reload', () => {
     await app.auditUntil(loadedAfter(1));
     expect(sumOf(await scrape(), 'llm_governor_budget_limit', { llm_governor_budget: 'team' })).toBe(30);
     expect(app.child.exitCode).toBeNull();
+  });
+
+  it('a worker thread reloads with its process on SIGHUP', async () => {
+    const { app, file } = await launch({ budgets: [budget('team', 10)] }, { LLM_GOVERNOR_CONFIG_WATCH: 'false' }, resolve(REPO, 'test/fixtures/reload-thread-app.cjs'));
+    app.send('call 1 before');
+    expect((await app.next((o) => o.tag === 'before')).results[0].ok).toBe(true);
+    writeConfig(file, { budgets: [budget('team', 0.000001)] });
+    app.child.kill('SIGHUP');
+    // The main thread and the thread each reload (each has its own runtime): two config_loaded after start's two.
+    await app.auditUntil((ev) => ev.filter((e) => e.unmapped.kind === 'config_loaded' && /reloaded \(sighup\)/.test(e.message ?? '')).length >= 2);
+    app.send('call 1 after');
+    expect((await app.next((o) => o.tag === 'after')).results[0]).toMatchObject({ ok: false, code: 'budget_exceeded' });
+  });
+
+  it('the audit sinks follow a reload: events after it go to the new file, none to the old one', async () => {
+    const first = join(dir, `audit-a-${++n}.jsonl`);
+    const second = join(dir, `audit-b-${n}.jsonl`);
+    const { app, file } = await launch({ audit_file: first }, { LLM_GOVERNOR_AUDIT_FILE: '' });
+    app.send('call 1 one');
+    await app.next((o) => o.tag === 'one');
+    writeConfig(file, { audit_file: second });
+    const kindsIn = (path: string) =>
+      existsSync(path)
+        ? readFileSync(path, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l).unmapped.kind)
+        : [];
+    for (let i = 0; i < 200 && !kindsIn(second).includes('config_loaded'); i++) await new Promise((r) => setTimeout(r, 50));
+    app.send('call 1 two');
+    await app.next((o) => o.tag === 'two');
+    for (let i = 0; i < 200 && !kindsIn(second).includes('call_completed'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(kindsIn(first)).toEqual(['config_loaded', 'call_completed']);
+    expect(kindsIn(second)).toEqual(['config_loaded', 'call_completed']);
   });
 });

@@ -7,7 +7,8 @@ import { REPO, runApp } from '../helpers/run-app';
 
 /**
  * One Redis connection per process: an app with budgets, a rate limit and the response cache
- * all on Redis holds one socket to it, as `CLIENT LIST` on the server shows while it runs.
+ * all on Redis holds one socket to it for its commands, as `CLIENT LIST` on the server shows while
+ * it runs; the fleet config's subscriber holds one of its own (pub/sub takes its socket).
  */
 let sim: Simulator;
 let redis: Awaited<ReturnType<typeof startRedis>>;
@@ -25,6 +26,7 @@ describe('one Redis connection per process', () => {
     const admin = new Redis(redis.url);
     admin.on('error', () => undefined);
     let clients = -1;
+    let subscribers = -1;
     try {
       const r = await runApp({
         script: resolve(REPO, 'test/fixtures/budget-app.cjs'),
@@ -45,10 +47,12 @@ describe('one Redis connection per process', () => {
         onReady: async (child) => {
           const list = String(await admin.call('CLIENT', 'LIST'));
           // Every line but our own admin connection's is the app's.
-          clients = list
+          const apps = list
             .trim()
             .split('\n')
-            .filter((l) => !/ cmd=client\|list /.test(l) && !/ cmd=client /.test(l)).length;
+            .filter((l) => !/ cmd=client\|list /.test(l) && !/ cmd=client /.test(l));
+          subscribers = apps.filter((l) => / sub=1 /.test(l)).length;
+          clients = apps.length - subscribers;
           child.stdin!.end();
         },
       });
@@ -56,6 +60,7 @@ describe('one Redis connection per process', () => {
       const summary = JSON.parse(r.stdout.split('\n').find((l) => l.startsWith('{"ok"'))!);
       expect(summary.ok).toBe(5);
       expect(clients).toBe(1);
+      expect(subscribers).toBe(1);
     } finally {
       admin.disconnect();
     }
