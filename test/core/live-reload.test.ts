@@ -1,10 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/index';
 import { parsePrometheusText, type Sample } from '../../src/util/prometheus-text';
-import { startLiveApp, type LiveApp } from '../helpers/live-app';
+import { startLiveApp, writeConfigFile, type LiveApp } from '../helpers/live-app';
 import { sumOf } from '../helpers/observed-run';
 import { startRedis, type RedisTestServer } from '../helpers/redis-server';
 import { freePort, REPO } from '../helpers/run-app';
@@ -33,12 +33,7 @@ afterEach(async () => {
 });
 
 let n = 0;
-/** A config file, replaced atomically (as an editor or a ConfigMap does). */
-function writeConfig(file: string, config: unknown): void {
-  const tmp = `${file}.${++n}.tmp`;
-  writeFileSync(tmp, JSON.stringify(config));
-  renameSync(tmp, file);
-}
+const writeConfig = writeConfigFile;
 
 async function launch(config: unknown, env: Record<string, string> = {}, script?: string) {
   const file = join(dir, `config-${++n}.json`);

@@ -1,11 +1,11 @@
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisBudgetStore } from '../../src/cost/stores/redis';
 import { startSimulator, type Simulator } from '../../src/simulator/index';
 import { parsePrometheusText } from '../../src/util/prometheus-text';
-import { startLiveApp } from '../helpers/live-app';
+import { startLiveApp, writeConfigFile } from '../helpers/live-app';
 import { sumOf } from '../helpers/observed-run';
 import { startRedis, type RedisTestServer } from '../helpers/redis-server';
 import { freePort } from '../helpers/run-app';
@@ -39,10 +39,7 @@ describe.each([
     // "doomed" holds 30 worst cases: of 100 calls at once, the other 70 are refused by it.
     const worst = reservationPico({ messages: [{ role: 'user', content: 'hello wave1' }], maxTokens: 16 }) / 1e12;
     const file = join(dir, `${store}.json`);
-    const write = (config: unknown) => {
-      writeFileSync(`${file}.tmp`, JSON.stringify(config));
-      renameSync(`${file}.tmp`, file);
-    };
+    const write = (config: unknown) => writeConfigFile(file, config);
     const keptV1 = { name: `kept-${store}`, limit_usd: 10, window: 'day', action: 'block' };
     write({ budgets: [keptV1, { name: `doomed-${store}`, limit_usd: 30.5 * worst, window: 'day', action: 'block' }] });
     const metrics = await freePort();

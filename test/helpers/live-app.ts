@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { REPO } from './run-app';
 
@@ -87,4 +87,12 @@ function readAudit(file: string | undefined): AuditRecord[] {
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l));
+}
+
+let written = 0;
+/** Writes a config file atomically (a new file renamed over the old, as an editor or a ConfigMap does). */
+export function writeConfigFile(file: string, config: unknown): void {
+  const tmp = `${file}.${process.pid}.${++written}.tmp`;
+  writeFileSync(tmp, JSON.stringify(config));
+  renameSync(tmp, file);
 }
