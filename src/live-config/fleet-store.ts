@@ -36,10 +36,20 @@ export class FleetConfigStore {
     if (this.sub) return;
     const sub = (this.sub = new RedisConnection(this.url, { commandTimeoutMs: this.opts.commandTimeoutMs, dedicated: 'fleet-config' }));
     sub.on('message', (channel: string) => channel === this.keys.channel && onNotice());
+    // Subscribed: ioredis subscribes again on every reconnect, and a notice may have been missed.
+    // Not yet (Redis was away at start): the next connection subscribes.
     let subscribed = false;
-    sub.on('ready', () => subscribed && onNotice());
-    await sub.send(() => sub.redis.subscribe(this.keys.channel));
-    subscribed = true;
+    const subscribe = () =>
+      sub
+        .send(() => sub.redis.subscribe(this.keys.channel))
+        .then(
+          () => {
+            subscribed = true;
+          },
+          () => undefined,
+        );
+    sub.on('ready', () => (subscribed ? onNotice() : void subscribe().then(() => subscribed && onNotice())));
+    await subscribe();
   }
 
   async close(): Promise<void> {

@@ -123,4 +123,32 @@ describe('fleet config through Redis', () => {
       await Promise.all(apps.map((a) => a.stop()));
     }
   });
+
+  it('a process that started while Redis was away subscribes once it is back, and hears the next push', async () => {
+    redis.kill();
+    await new Promise((r) => setTimeout(r, 300));
+    const audit = join(dir, 'audit-late.jsonl');
+    const app = await startLiveApp({
+      SIM_URL: sim.url,
+      LLM_GOVERNOR_REDIS_URL: redis.url,
+      LLM_GOVERNOR_AUDIT_FILE: audit,
+      // No periodic check within the test: only the subscription can bring the push.
+      LLM_GOVERNOR_FLEET_CONFIG_CHECK_SECONDS: '3600',
+      OTEL_TRACES_EXPORTER: 'none',
+      OTEL_LOGS_EXPORTER: 'none',
+      OTEL_METRICS_EXPORTER: 'none',
+    });
+    try {
+      await redis.restart();
+      // ioredis reconnects within its backoff (at most 2 s): then the push reaches it.
+      await new Promise((r) => setTimeout(r, 3_000));
+      const pushed = cli('push', file('late.json', { rate_limit_rpm: 120 }));
+      expect(pushed.status, pushed.stderr).toBe(0);
+      const version = /version (\d+)/.exec(pushed.stdout)![1];
+      const events = await app.auditUntil((ev) => ev.some((e) => new RegExp(`fleet version ${version} `).test(e.message ?? '')), 10_000);
+      expect(events.filter((e) => e.unmapped.kind === 'config_loaded').at(-1)!.status_detail).toMatch(/changed: rate_limit_rpm/);
+    } finally {
+      await app.stop();
+    }
+  });
 });
