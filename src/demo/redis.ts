@@ -29,9 +29,13 @@ export async function startDemoRedis(): Promise<DemoRedis | undefined> {
   const dir = mkdtempSync(join(tmpdir(), 'llm-governor-demo-redis-'));
   const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((r) => child.once('close', () => r()));
+  // Never left behind, even when the demo fails before its end.
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await exited;
+    process.removeListener('exit', killOnExit);
     rmSync(dir, { recursive: true, force: true });
   };
   const ready = await new Promise<boolean>((r) => {
