@@ -9,80 +9,34 @@
  * 127.0.0.1; 0.0.0.0 in a container that Prometheus scrapes from outside).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import { ocsfApiActivitySchema } from '../audit/ocsf';
 import { startSimulator } from '../simulator/index';
-import { budgetsFromScrape, progressBar, renderBudgets, renderResilience, renderTable, resilienceFromScrape, rowsFromScrape, type BudgetBar, type Resilience, type Row } from './view';
-
-/**
- * The demo's budgets, sized for its ~25 s of traffic: a daily budget that crosses its soft
- * thresholds (alert only), an hourly grok-4 budget that blocks, and a gpt-4o budget that
- * downgrades to gpt-4o-mini. The sample app knows nothing of them: it only sees results and,
- * for blocked calls, an OpenAI.APIError 429.
- */
-/**
- * The demo's resilience settings: a fallback chain from the Azure gpt-4o deployment to OpenAI
- * gpt-4o, and a breaker that opens after 3 failures and tries again after 3 s. During the fault
- * window (30–60% of the run) the simulator's Azure endpoint answers 500: the breaker opens, the
- * backup serves the Azure calls, and after the window one trial closes the breaker again. A
- * client-side rate limit of 60 requests a minute on grok-3-mini makes some of its calls wait (and
- * the odd one give up after 4 s, as a RateLimitExceededError).
- */
-const demoResilience = (openaiBaseURL: string) => `breaker_failures: 3
-breaker_reset_seconds: 3
-max_retries: 1
-fallbacks:
-  - primary: { provider: azure.ai.openai, model: gpt-4o }
-    backups:
-      - { provider: openai, model: gpt-4o, base_url: "${openaiBaseURL}" }
-rate_limits:
-  - { provider: x_ai, model: grok-3-mini, rpm: 60 }
-rate_limit_max_wait_seconds: 4
-`;
-
-const DEMO_BUDGETS = `budgets:
-  - name: demo-daily
-    limit_usd: 0.08
-    window: day
-    thresholds: [0.5, 0.8]
-    action: alert_only
-  - name: grok-4-hourly
-    limit_usd: 0.03
-    window: 1h
-    match: { provider: x_ai, model: "grok-4*" }
-    action: block
-  - name: gpt-4o-downgrade
-    limit_usd: 0.01
-    window: day
-    match: { provider: openai, model: gpt-4o }
-    action: { downgrade: gpt-4o-mini }
-`;
+import { readAudit } from './audit';
+import { demoBudgets, demoResilience, FORECAST_BUDGET, sizeForecastBudget } from './config';
+import { LimitPush } from './limit-push';
+import { pickPort } from './ports';
+import { startDemoRedis } from './redis';
+import {
+  budgetsFromScrape,
+  configVersionFromScrape,
+  progressBar,
+  renderBudgets,
+  renderResilience,
+  renderTable,
+  resilienceFromScrape,
+  rowsFromScrape,
+  type BudgetBar,
+  type Resilience,
+  type Row,
+} from './view';
 
 const REPO = resolve(__dirname, '../..');
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-async function portFree(port: number): Promise<boolean> {
-  const srv = createServer();
-  return new Promise((r) => {
-    srv.once('error', () => r(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => r(true)));
-  });
-}
-
-async function pickPort(preferred: number): Promise<number> {
-  if (await portFree(preferred)) return preferred;
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 async function scrape(url: string): Promise<string | undefined> {
@@ -106,9 +60,21 @@ async function main(): Promise<number> {
   const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
 
   const configDir = mkdtempSync(resolve(tmpdir(), 'llm-governor-demo-'));
-  const configFile = resolve(configDir, 'llm-governor.yaml');
-  writeFileSync(configFile, demoResilience(sim.openaiBaseURL) + DEMO_BUDGETS);
+  // The config file in a folder of its own: the app watches the folder, and the audit file beside it would keep it busy.
+  mkdirSync(resolve(configDir, 'config'));
+  const configFile = resolve(configDir, 'config/llm-governor.yaml');
+  // The forecast budget is sized to cross a quarter into the run; the push comes after half-way.
+  const forecastBudget = sizeForecastBudget(Date.now(), seconds * 0.25);
+  const configText = (limitUsd: number) => demoResilience(sim.openaiBaseURL) + demoBudgets({ limitUsd, timezone: forecastBudget.timezone });
+  writeFileSync(configFile, configText(forecastBudget.limitUsd));
+  // With the user's own LLM_GOVERNOR_CONFIG there is no forecast budget to push a limit for.
+  const ownConfig = process.env.LLM_GOVERNOR_CONFIG !== undefined;
+  const redis = ownConfig ? undefined : await startDemoRedis();
+  const limitPush = ownConfig
+    ? undefined
+    : new LimitPush({ cli: resolve(REPO, 'dist/cli/main.js'), configFile, configText, limitUsd: forecastBudget.limitUsd, seconds, ...(redis ? { redisUrl: redis.url } : {}) });
   const auditFile = process.env.LLM_GOVERNOR_AUDIT_FILE ?? resolve(configDir, 'audit.jsonl');
+  const started = Date.now();
   const app = spawn(process.execPath, ['--import', resolve(REPO, 'dist/register.mjs'), resolve(REPO, 'demo/app.mjs')], {
     cwd: REPO,
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -128,6 +94,7 @@ async function main(): Promise<number> {
       OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
       LLM_GOVERNOR_CONFIG: process.env.LLM_GOVERNOR_CONFIG ?? configFile,
       LLM_GOVERNOR_AUDIT_FILE: auditFile,
+      ...(redis ? { LLM_GOVERNOR_REDIS_URL: redis.url } : {}),
       DEMO_SECONDS: String(seconds),
       DEMO_FOREVER: serve ? '1' : '0',
     },
@@ -158,15 +125,27 @@ async function main(): Promise<number> {
     const lines = err.split('\n');
     err = lines.pop() ?? '';
     for (const line of lines) {
-      if (line.startsWith('llm-governor:')) events.push(line.replace(/^llm-governor: /, ''));
-      else if (line.trim()) process.stderr.write(line + '\n');
+      if (line.startsWith('llm-governor:')) {
+        events.push(line.replace(/^llm-governor: /, ''));
+        limitPush?.onLog(line.replace(/^llm-governor: /, ''), (Date.now() - started) / 1000);
+      } else if (line.trim()) process.stderr.write(line + '\n');
     }
   });
   const exited = new Promise<number>((r) => app.on('close', (code) => r(code ?? 1)));
 
   console.log(`llm-governor demo: sample app under the preload → simulator at ${sim.url}`);
-  console.log(`metrics: ${metricsUrl}${serve ? '  (--serve: Ctrl-C to stop)' : ''}\n`);
-  const started = Date.now();
+  console.log(`metrics: ${metricsUrl}${serve ? '  (--serve: Ctrl-C to stop)' : ''}`);
+  if (limitPush) {
+    console.log(
+      `forecast budget "${FORECAST_BUDGET}": $${forecastBudget.limitUsd} a day in ${forecastBudget.timezone} (${forecastBudget.localTime} there, ${Math.round(forecastBudget.elapsed * 100)}% of the day gone), forecast alert at 90%`,
+    );
+    console.log(
+      redis
+        ? `config push: through a private Redis at ${redis.url} (llm-governor config push)`
+        : 'config push: no redis-server on PATH, so the fleet push (which needs Redis) is replaced by rewriting the config file, which the app watches',
+    );
+  }
+  console.log('');
   let rows: Row[] = [];
   let bars: BudgetBar[] = [];
   let resilience: Resilience = { breakers: [], fallbacks: 0, retries: 0 };
@@ -215,6 +194,16 @@ async function main(): Promise<number> {
   process.on('SIGINT', () => {
     stopping = true;
   });
+  let configVersion: string | undefined;
+  const watchPush = async (text: string) => {
+    if (!limitPush) return;
+    const elapsed = (Date.now() - started) / 1000;
+    const bar = bars.find((b) => b.budget === FORECAST_BUDGET);
+    if (bar && limitPush.due(elapsed)) events.push(await limitPush.push(bar.spentUsd, bar.rejected, elapsed));
+    const applied = limitPush.pushed && limitPush.onReloads(readAudit(auditFile).reloads);
+    if (applied) events.push(applied);
+    configVersion = configVersionFromScrape(text) ?? configVersion;
+  };
   while (!ready && !stopping) {
     await new Promise((r) => setTimeout(r, 1000));
     const text = await scrape(metricsUrl);
@@ -222,6 +211,7 @@ async function main(): Promise<number> {
       rows = rowsFromScrape(text);
       bars = budgetsFromScrape(text);
       resilience = resilienceFromScrape(text);
+      await watchPush(text);
     }
     render(false);
     if (app.exitCode !== null) break;
@@ -232,11 +222,13 @@ async function main(): Promise<number> {
     rows = rowsFromScrape(finalText);
     bars = budgetsFromScrape(finalText);
     resilience = resilienceFromScrape(finalText);
+    await watchPush(finalText);
   }
   app.stdin.end();
   if (stopping) app.kill('SIGTERM');
   const code = await exited;
   await sim.close();
+  await redis?.stop();
 
   if (tty) process.stdout.write('\x1b[J');
   render(true);
@@ -263,31 +255,15 @@ async function main(): Promise<number> {
   // One call event per call the app made, each valid.
   const callEvents = (audit.kinds.call_completed ?? 0) + (audit.kinds.call_failed ?? 0);
   const audited = audit.invalid === 0 && (stopping || !appSummary || callEvents === appSummary.ok + appSummary.failed);
-  const healthy = (code === 0 || stopping) && recovered && audited && (stopping || ['openai', 'azure.ai.openai', 'x_ai'].every((p) => providers.has(p)));
-  if (!healthy) console.log('demo: FAILED (expected calls from all three providers, a breaker that opened and closed again, fallbacks, one valid audit event per call, and a clean exit)');
+  const pushReport = limitPush?.report({ rejected: bars.find((b) => b.budget === FORECAST_BUDGET)?.rejected ?? 0, ...(configVersion ? { configVersion } : {}) });
+  for (const line of pushReport?.lines ?? []) console.log(line);
+  const pushed = stopping || !pushReport?.problem;
+  const healthy = (code === 0 || stopping) && recovered && audited && pushed && (stopping || ['openai', 'azure.ai.openai', 'x_ai'].every((p) => providers.has(p)));
+  if (!healthy)
+    console.log(
+      `demo: FAILED (expected calls from all three providers, a breaker that opened and closed again, fallbacks, one valid audit event per call, a forecast crossing and a limit push applied, and a clean exit)${pushReport?.problem ? `: ${pushReport.problem}` : ''}`,
+    );
   return healthy ? 0 : 1;
-}
-
-/** Counts the audit file's events by kind, validating each against the OCSF schema. */
-function readAudit(file: string): { valid: number; invalid: number; kinds: Record<string, number> } {
-  const out = { valid: 0, invalid: 0, kinds: {} as Record<string, number> };
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return out;
-  }
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    try {
-      const e = ocsfApiActivitySchema.parse(JSON.parse(line));
-      out.valid++;
-      out.kinds[e.unmapped.kind] = (out.kinds[e.unmapped.kind] ?? 0) + 1;
-    } catch {
-      out.invalid++;
-    }
-  }
-  return out;
 }
 
 main().then(

@@ -18,6 +18,8 @@ export interface BudgetBar {
   spentUsd: number;
   rejected: number;
   crossings: number;
+  /** Spend projected at the window's end (llm_governor_budget_forecast_usd). */
+  forecastUsd?: number;
 }
 
 /** Budget gauges, rejections and threshold crossings from the scrape. */
@@ -35,15 +37,17 @@ export function budgetsFromScrape(text: string): BudgetBar[] {
     else if (s.name === 'llm_governor_budget_spent') bar(name).spentUsd = s.value;
     else if (s.name === 'llm_governor_requests_rejected_total') bar(name).rejected += s.value;
     else if (s.name === 'llm_governor_budget_threshold_crossings_total') bar(name).crossings += s.value;
+    else if (s.name === 'llm_governor_budget_forecast_usd') bar(name).forecastUsd = s.value;
   }
   return [...bars.values()].filter((b) => b.limitUsd > 0);
 }
 
 export function renderBudgets(bars: BudgetBar[]): string {
+  const width = Math.max(16, ...bars.map((b) => b.budget.length));
   return bars
     .map((b) => {
       const f = b.spentUsd / b.limitUsd;
-      return `${b.budget.padEnd(16)} ${progressBar(f, 24)}  $${b.spentUsd.toFixed(4)} of $${b.limitUsd}  crossings ${b.crossings}  blocked ${b.rejected}`;
+      return `${b.budget.padEnd(width)} ${progressBar(f, 24)}  $${b.spentUsd.toFixed(4)} of $${b.limitUsd}  crossings ${b.crossings}  blocked ${b.rejected}${b.forecastUsd === undefined ? '' : `  forecast $${b.forecastUsd.toFixed(4)}`}`;
     })
     .join('\n');
 }
@@ -133,4 +137,16 @@ export function renderResilience(r: Resilience): string {
   const lines = r.breakers.map((b) => `  breaker ${b.name.padEnd(28)} ${b.state.padEnd(9)} opened ${b.opened}×`);
   lines.push(`  fallbacks ${r.fallbacks}  retries ${r.retries}`);
   return lines.join('\n');
+}
+
+/**
+ * The version of the config in force (llm_governor_config_info), if the scrape has it: the
+ * highest fleet version listed (the series of the config it replaced may linger beside it).
+ */
+export function configVersionFromScrape(text: string): string | undefined {
+  const versions = parsePrometheusText(text)
+    .filter((s) => s.name === 'llm_governor_config_info')
+    .map((s) => s.labels.version ?? 'local');
+  const fleet = versions.filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+  return fleet[0] ?? versions[0];
 }
