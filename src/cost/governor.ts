@@ -48,8 +48,6 @@ export class Governor {
   readonly engine?: BudgetEngine;
   readonly metrics: CostMetrics;
   private readonly lineage: Lineage;
-  private readonly warnedUnknown = new Set<string>();
-  private readonly warnedOver = new Set<string>();
 
   constructor(
     private readonly config: GovernorConfig,
@@ -67,7 +65,7 @@ export class Governor {
   ) {
     this.prices = Object.keys(config.prices).length ? PriceTable.bundled().withOverrides(config.prices) : PriceTable.bundled();
     this.metrics = previous?.metrics ?? new CostMetrics(meter, config.label_limit, now, labels?.onFold);
-    this.lineage = previous?.lineage ?? { engines: new Set(), current: this };
+    this.lineage = previous?.lineage ?? { engines: new Set(), current: this, warnedUnknown: new Set(), warnedOver: new Set() };
     this.lineage.current = this;
     const defs = budgetsFromConfig(config);
     const keyOf = (def: BudgetDefinition) => budgetKey(def, { provider: PROVIDER.OPENAI, operation: 'chat' }, now()).key;
@@ -85,8 +83,8 @@ export class Governor {
         exceededAllowed: (def, value) => {
           this.metrics.allowedOver(def);
           const key = `${def.name}\u0000${value ?? ''}`;
-          if (this.warnedOver.has(key)) return;
-          this.warnedOver.add(key);
+          if (this.lineage.warnedOver.has(key)) return;
+          this.lineage.warnedOver.add(key);
           diag.warn(
             `llm-governor: budget "${def.name}"${value ? ` (${value})` : ''} is exceeded; its action is alert_only, so calls go through (counted in llm_governor_budget_exceeded_allowed_total)`,
           );
@@ -205,8 +203,8 @@ export class Governor {
     const name = model ?? '(none)';
     const key = `${provider}/${name}`;
     this.metrics.unknownPrice({ [ATTR.PROVIDER_NAME]: provider, [ATTR.REQUEST_MODEL]: this.labels?.models.label(name) ?? name });
-    if (!this.warnedUnknown.has(key) && this.warnedUnknown.size < MAX_WARNED) {
-      this.warnedUnknown.add(key);
+    if (!this.lineage.warnedUnknown.has(key) && this.lineage.warnedUnknown.size < MAX_WARNED) {
+      this.lineage.warnedUnknown.add(key);
       this.audit.record('unknown_price', { provider, model: name, estimated: true });
       diag.warn(`llm-governor: no price for ${key}; costing it as ${provider}'s most expensive model and flagging the cost as estimated (add it under "prices" in the config)`);
     }
@@ -286,6 +284,9 @@ interface Lineage {
   current: Governor;
   engines: Set<BudgetEngine>;
   refreshTimer?: NodeJS.Timeout;
+  /** What was said once (an unknown price, an alert_only budget exceeded) stays said once across reloads. */
+  warnedUnknown: Set<string>;
+  warnedOver: Set<string>;
 }
 
 /** No call is priced above this ($1 000): far inside the stores' range (2^53 pUSD, about $9 007). */

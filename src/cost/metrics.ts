@@ -167,12 +167,12 @@ export class CostMetrics {
   retain(defs: readonly BudgetDefinition[], keyOf: (def: BudgetDefinition) => BudgetKey): void {
     const byName = new Map(defs.map((d) => [d.name, d]));
     this.inForce = byName;
-    for (const name of byName.keys()) restoreSeries(ATTR.BUDGET, name);
+    for (const name of byName.keys()) restoreSeries({ [ATTR.BUDGET]: name });
     for (const [id, s] of this.snapshots) {
       const def = byName.get(s.def.name);
       if (!def || !sameWindow(def, s.def)) {
         this.snapshots.delete(id);
-        if (!def) withdrawSeries(BUDGET_GAUGES, ATTR.BUDGET, s.def.name);
+        if (!def) withdrawSeries(BUDGET_GAUGES, { [ATTR.BUDGET]: s.def.name });
         continue;
       }
       s.def = def;

@@ -4,7 +4,7 @@ import { loadConfig } from '../config/load';
 import type { GovernorConfig } from '../config/schema';
 import { Governor } from '../cost/governor';
 import { closeGuards, createGuards, type Guards } from '../guards';
-import { configInfoOf, observeConfigInfo, type ConfigInfo } from '../live-config/config-info';
+import { configInfoChanged, configInfoOf, observeConfigInfo, type ConfigInfo } from '../live-config/config-info';
 import { INSTRUMENTATION_NAME } from '../semconv';
 import type { Call, Runtime } from './call';
 import { GenAiMetrics } from './metrics';
@@ -96,6 +96,7 @@ export class LlmGovernorInstrumentation extends InstrumentationBase<LlmGovernorI
 
   /** What `llm_governor_config_info` reports: the config in force. */
   setConfigInfo(info: ConfigInfo): void {
+    configInfoChanged(this.configInfo, info);
     this.configInfo = info;
   }
 

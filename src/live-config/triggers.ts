@@ -1,5 +1,5 @@
 import { watch, watchFile, unwatchFile, type FSWatcher } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 
 export type ReloadTrigger = 'sighup' | 'file' | 'api' | 'fleet' | 'start';
@@ -85,7 +85,12 @@ function onFileChange(file: string, changed: () => void): () => void {
   };
   let watcher: FSWatcher | undefined;
   try {
-    watcher = watch(dirname(file), { persistent: false }, debounced);
+    // Only the file itself, or a Kubernetes ConfigMap's swap of its `..data` link: other files
+    // in the folder (a log, an audit file) must not keep putting the reload off.
+    const name = basename(file);
+    watcher = watch(dirname(file), { persistent: false }, (_event, changedName) => {
+      if (changedName == null || changedName === name || String(changedName).startsWith('..')) debounced();
+    });
     watcher.on('error', () => undefined);
   } catch {
     watchFile(file, { persistent: false, interval: 2_000 }, debounced);

@@ -6,20 +6,24 @@ import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
  * the last value of every series an observable gauge ever observed, cumulative as it is; so the
  * exporter leaves out what is withdrawn here, and a scrape no longer shows a budget that is gone.
  */
-const withdrawn = new Map<string, { metrics: ReadonlySet<string>; attribute: string; value: string }>();
+const withdrawn = new Map<string, { metrics: ReadonlySet<string>; attributes: Attributes }>();
 
-/** From now on, `metrics` data points whose `attribute` is `value` are left out of every export. */
-export function withdrawSeries(metrics: readonly string[], attribute: string, value: string): void {
-  withdrawn.set(`${attribute}\u0000${value}`, { metrics: new Set(metrics), attribute, value });
+const keyOf = (attributes: Attributes) => JSON.stringify(Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : 1)));
+
+/** From now on, `metrics` data points with all of `attributes` are left out of every export. */
+export function withdrawSeries(metrics: readonly string[], attributes: Attributes): void {
+  withdrawn.set(keyOf(attributes), { metrics: new Set(metrics), attributes });
 }
 
-/** The series of `attribute` = `value` are reported again (a budget of that name is back). */
-export function restoreSeries(attribute: string, value: string): void {
-  withdrawn.delete(`${attribute}\u0000${value}`);
+/** The series with these `attributes` are reported again (a budget of that name is back). */
+export function restoreSeries(attributes: Attributes): void {
+  withdrawn.delete(keyOf(attributes));
 }
 
-function isWithdrawn(metric: string, attributes: Attributes): boolean {
-  for (const w of withdrawn.values()) if (w.metrics.has(metric) && attributes[w.attribute] === w.value) return true;
+function isWithdrawn(metric: string, point: Attributes): boolean {
+  for (const w of withdrawn.values()) {
+    if (w.metrics.has(metric) && Object.entries(w.attributes).every(([k, v]) => point[k] === v)) return true;
+  }
   return false;
 }
 

@@ -69,6 +69,7 @@ describe('fleet config through Redis', () => {
         (await Promise.all(ports.map(async (port) => parsePrometheusText(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())))).flat().filter((s) => s.name === 'llm_governor_config_info');
       const codes = (answers: Answer[]) => answers.map((a) => (a.results[0].ok ? 'ok' : a.results[0].code));
       expect(codes(await callEach('before'))).toEqual(['ok', 'ok', 'ok', 'ok']);
+      for (const s of await configInfo()) expect(s.labels).toMatchObject({ version: 'local', origin: 'env' });
 
       // The CLI refuses what no process could use, and pushes nothing.
       const bad = cli('push', file('bad.json', { daily_budget_usd: -5, budgets: [{ name: 'x', limit_usd: 1, window: 'fortnight' }], redis_url: 'redis://elsewhere:6379' }));
@@ -88,6 +89,7 @@ describe('fleet config through Redis', () => {
         expect(events.find((e) => /fleet version/.test(e.message ?? ''))!.message).toMatch(new RegExp(`fleet version ${version} pushed by .*fleet\\.yaml`));
       }
       expect(codes(await callEach('pushed'))).toEqual(Array(4).fill('budget_exceeded'));
+      // One series per process: the config in force, not the one before it.
       const info = await configInfo();
       expect(info).toHaveLength(4);
       for (const s of info) expect(s.labels).toMatchObject({ version: String(version), origin: 'fleet', sha256: expect.stringMatching(/^[0-9a-f]{16}$/) });

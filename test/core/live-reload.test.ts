@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -166,5 +166,33 @@ describe('live reload', () => {
     for (let i = 0; i < 200 && !kindsIn(second).includes('call_completed'); i++) await new Promise((r) => setTimeout(r, 50));
     expect(kindsIn(first)).toEqual(['config_loaded', 'call_completed']);
     expect(kindsIn(second)).toEqual(['config_loaded', 'call_completed']);
+  });
+
+  it('a reload is not held back by other files changing in the same folder (an audit file, a log)', async () => {
+    const { app, file, scrape } = await launch({ budgets: [budget('team', 10)] });
+    app.send('call 1 warm');
+    await app.next((o) => o.tag === 'warm');
+    // Another file in the folder changes every 50 ms, for as long as the test waits.
+    const noise = setInterval(() => writeFileSync(join(dir, 'noise.log'), String(Date.now())), 50);
+    try {
+      writeConfig(file, { budgets: [budget('team', 40)] });
+      await app.auditUntil(loadedAfter(1), 3_000);
+    } finally {
+      clearInterval(noise);
+    }
+    expect(sumOf(await scrape(), 'llm_governor_budget_limit', { llm_governor_budget: 'team' })).toBe(40);
+  });
+
+  it('what was said once stays said once across a reload (the unknown price of a model)', async () => {
+    const { app, file } = await launch({ budgets: [budget('team', 10)] }, { MODEL: 'gpt-unpriced-reload' });
+    app.send('call 1 one');
+    await app.next((o) => o.tag === 'one');
+    writeConfig(file, { budgets: [budget('team', 11)] });
+    await app.auditUntil(loadedAfter(1));
+    app.send('call 1 two');
+    await app.next((o) => o.tag === 'two');
+    const events = await app.auditUntil((ev) => ev.filter((e) => e.unmapped.kind === 'call_completed').length >= 2);
+    expect(events.filter((e) => e.unmapped.kind === 'unknown_price')).toHaveLength(1);
+    expect(app.stderr().match(/no price for openai\/gpt-unpriced-reload/g)).toHaveLength(1);
   });
 });
