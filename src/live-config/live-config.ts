@@ -98,7 +98,7 @@ export class LiveConfig {
   }
 
   private reloadNow(trigger: ReloadTrigger, fleet: FleetLayer | undefined): ReloadOutcome {
-    const outcome = (applied: boolean, extra: Partial<ReloadOutcome> = {}): ReloadOutcome => ({ applied, trigger, changed: [], problems: [], keptUntilRestart: [], info: this.info, ...extra });
+    const outcome = (applied: boolean, extra: Partial<ReloadOutcome> = {}) => this.outcome(trigger, applied, extra);
     if (trigger === 'file') {
       // An event in the file's folder that left the file as it was is no reload.
       const digest = digestOf(this.loaded.file);
@@ -108,12 +108,12 @@ export class LiveConfig {
     const next = loadConfig(this.env, fleet);
     const plan = planReload(this.loaded, next);
     const source = fleet && fleet !== this.fleet ? `fleet config version ${fleet.version} (${fleet.origin})` : `the reload (${trigger})`;
-    if (!plan.accepted) return this.rejected(outcome, plan.newProblems, source);
+    if (!plan.accepted) return this.rejected(trigger, plan.newProblems, source);
     try {
       if (plan.changed.length) this.opts.apply(plan.config);
     } catch (err) {
       this.safely(() => this.opts.apply(this.loaded.config));
-      return this.rejected(outcome, [{ source, message: `could not be applied (${(err as Error)?.message ?? err})` }], source);
+      return this.rejected(trigger, [{ source, message: `could not be applied (${(err as Error)?.message ?? err})` }], source);
     }
     this.loaded = { ...next, config: plan.config };
     this.fleet = fleet;
@@ -128,10 +128,14 @@ export class LiveConfig {
     return outcome(true, { changed: plan.changed, keptUntilRestart: plan.keptUntilRestart, info });
   }
 
-  private rejected(outcome: (applied: boolean, extra?: Partial<ReloadOutcome>) => ReloadOutcome, problems: ConfigProblem[], source: string): ReloadOutcome {
+  private outcome(trigger: ReloadTrigger, applied: boolean, extra: Partial<ReloadOutcome> = {}): ReloadOutcome {
+    return { applied, trigger, changed: [], problems: [], keptUntilRestart: [], info: this.info, ...extra };
+  }
+
+  private rejected(trigger: ReloadTrigger, problems: ConfigProblem[], source: string): ReloadOutcome {
     this.opts.audit.record('config_rejected', configRejectedFacts(problems, `${source} is not applied, the configuration in force stays`));
     diag.warn(`llm-governor: ${source} rejected, the configuration in force stays:\n${problems.map((p) => `  - ${p.source}: ${p.message}`).join('\n')}`);
-    return outcome(false, { problems });
+    return this.outcome(trigger, false, { problems });
   }
 
   /** Reads the fleet document; a version not yet considered is reloaded with (or rejected). */
@@ -151,7 +155,7 @@ export class LiveConfig {
       if (this.fleetSeen === doc.error) return;
       this.fleetSeen = doc.error;
       await this.chain;
-      this.rejected((applied) => ({ applied, trigger, changed: [], problems: [], keptUntilRestart: [], info: this.info }), [{ source: 'fleet config', message: doc.error }], 'the fleet config');
+      this.rejected(trigger, [{ source: 'fleet config', message: doc.error }], 'the fleet config');
       return;
     }
     if (this.fleetSeen === doc.version) return;
